@@ -1,0 +1,214 @@
+"""Reader and validator of the official Ego2Exo layout: `ego2exo.json` plus Omnivore `.pt` feature files.
+
+The four lists of a split (`clips`, `annotations`, `metadata`, `descriptions`) are joined on segment id;
+every problem is an `Ego2ExoError` naming the file, the split and the segment id.
+"""
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+
+import torch
+
+from ..constants import (
+    CLASS_NAMES,
+    FEATURE_DIM,
+    METADATA_FILE,
+    NUM_CLASSES,
+    SPLIT_LISTS,
+    SPLITS,
+    STRIDE_FRAMES,
+    WINDOW_FRAMES,
+)
+from ..errors import Ego2ExoError, where
+
+
+def segment_id(take_uid: str, segment_index: int) -> int:
+    """The official segment id: the first 8 hex digits of md5(take_uid + str(segment_index)) as an int."""
+    return int(hashlib.md5((take_uid + str(segment_index)).encode()).hexdigest()[:8], 16)
+
+
+def feature_windows(num_frames: int) -> list[tuple[int, int]]:
+    """The (start, end) frames (end exclusive) of the Omnivore windows of a video of `num_frames` frames.
+
+    Windows of 32 frames every 16 frames; when the length is not covered exactly, a last window ends
+    at the last frame.
+    """
+    if num_frames <= WINDOW_FRAMES:
+        return [(0, num_frames)]
+    starts = list(range(0, num_frames - WINDOW_FRAMES + 1, STRIDE_FRAMES))
+    if starts[-1] + WINDOW_FRAMES < num_frames:
+        starts.append(num_frames - WINDOW_FRAMES)
+    return [(s, s + WINDOW_FRAMES) for s in starts]
+
+
+def overlapping_windows(windows, start_frame: int, end_frame: int) -> list[int]:
+    """Indices of the windows that overlap the frame interval [start_frame, end_frame)."""
+    return [i for i, (s, e) in enumerate(windows) if s < end_frame and e > start_frame]
+
+
+def metadata_path(data_dir) -> Path:
+    return Path(data_dir) / METADATA_FILE
+
+
+def load_json(path) -> dict:
+    """Read the metadata JSON, or raise an error that says what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise Ego2ExoError(
+            f"{path} not found: point --data_dir at a folder holding {METADATA_FILE} "
+            "(`ego2exo download` or `ego2exo synth` writes one)"
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise Ego2ExoError(f"{path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")
+    except (OSError, UnicodeDecodeError) as err:
+        raise Ego2ExoError(f"{path} cannot be read ({err})")
+
+
+def _check_categories(meta: dict, path) -> None:
+    categories = meta.get("categories")
+    if not isinstance(categories, list):
+        raise Ego2ExoError(f"{where(file=path)}: missing 'categories' list")
+    names = {}
+    for cat in categories:
+        try:
+            names[int(cat["category_id"])] = cat["category_name"]
+        except (KeyError, TypeError, ValueError):
+            raise Ego2ExoError(f"{where(file=path)}: malformed category entry {cat!r}")
+    expected = dict(enumerate(CLASS_NAMES))
+    if names != expected:
+        bad = sorted(set(names.items()) ^ set(expected.items()))[:1]
+        raise Ego2ExoError(f"{where(file=path)}: categories differ from the 24 official classes (e.g. {bad})")
+
+
+def _index_list(entries, key, *, path, split, list_name) -> dict:
+    if not isinstance(entries, list):
+        raise Ego2ExoError(f"{where(file=path, split=split)}: '{list_name}' must be a list")
+    indexed = {}
+    for entry in entries:
+        try:
+            sid = int(entry[key])
+        except (KeyError, TypeError, ValueError):
+            raise Ego2ExoError(f"{where(file=path, split=split)}: entry of '{list_name}' without a valid '{key}'")
+        if sid in indexed:
+            raise Ego2ExoError(f"{where(file=path, split=split, segment_id=sid)}: duplicate id in '{list_name}'")
+        indexed[sid] = entry
+    return indexed
+
+
+def _segment_record(sid, clip, ann, meta, desc, *, path, split) -> dict:
+    loc = where(file=path, split=split, segment_id=sid)
+    try:
+        category = int(ann["category"])
+        class_name = ann.get("class_name", CLASS_NAMES[category] if 0 <= category < NUM_CLASSES else None)
+        feature_indices = [int(i) for i in clip["feature_indices"]]
+        frame_indices = [[int(a), int(b)] for a, b in clip.get("frame_indices", [])]
+        best_exo = meta.get("best_exo")
+        annotator_texts = desc.get("annotator_texts") or {}
+        record = {
+            "segment_id": sid,
+            "take_uid": str(meta["take_uid"]),
+            "segment_index": int(meta["segment_index"]),
+            "start_time": float(meta["start_time"]),
+            "end_time": float(meta["end_time"]),
+            "label": category,
+            "text_caption": str(desc.get("text_caption") or ""),
+            "annotator_texts": [{"annotator_id": str(k), "text": str(v)} for k, v in annotator_texts.items()],
+            "video_file_name": str(clip.get("video_file_name", "")),
+            "feature_file_name": str(clip["feature_file_name"]),
+            "feature_indices": feature_indices,
+            "frame_indices": frame_indices,
+            "best_exo_cam": best_exo.get("cam_id") if isinstance(best_exo, dict) else None,
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise Ego2ExoError(f"{loc}: malformed entry ({type(err).__name__}: {err})")
+    if not 0 <= category < NUM_CLASSES:
+        raise Ego2ExoError(f"{loc}: category {category} outside 0..{NUM_CLASSES - 1}")
+    if class_name != CLASS_NAMES[category]:
+        raise Ego2ExoError(f"{loc}: class_name {class_name!r} disagrees with category {category} ({CLASS_NAMES[category]!r})")
+    if not feature_indices:
+        raise Ego2ExoError(f"{loc}: empty feature_indices")
+    if min(feature_indices) < 0:
+        raise Ego2ExoError(f"{loc}: negative feature index")
+    return record
+
+
+def read_split(meta: dict, split: str, path="ego2exo.json") -> list[dict]:
+    """Join and validate the four lists of one split; records come in `clips` order."""
+    if split not in meta or not isinstance(meta[split], dict):
+        raise Ego2ExoError(f"{where(file=path, split=split)}: split missing from the metadata")
+    lists = {}
+    for name, key in zip(SPLIT_LISTS, ("id", "segment_id", "segment_id", "segment_id")):
+        if name not in meta[split]:
+            raise Ego2ExoError(f"{where(file=path, split=split)}: list '{name}' missing")
+        lists[name] = _index_list(meta[split][name], key, path=path, split=split, list_name=name)
+    clip_ids = list(lists["clips"])
+    for name in SPLIT_LISTS[1:]:
+        extra = set(lists[name]) - set(clip_ids)
+        if extra:
+            sid = min(extra)
+            raise Ego2ExoError(f"{where(file=path, split=split, segment_id=sid)}: id in '{name}' but not in 'clips'")
+    records = []
+    for sid in clip_ids:
+        parts = []
+        for name in SPLIT_LISTS:
+            if sid not in lists[name]:
+                raise Ego2ExoError(f"{where(file=path, split=split, segment_id=sid)}: id in 'clips' but not in '{name}'")
+            parts.append(lists[name][sid])
+        records.append(_segment_record(sid, *parts, path=path, split=split))
+    return records
+
+
+def read_metadata(data_dir, splits=SPLITS) -> dict[str, list[dict]]:
+    """Read `<data_dir>/ego2exo.json` and return `{split: [segment record, ...]}` for the asked splits."""
+    path = metadata_path(data_dir)
+    meta = load_json(path)
+    if not isinstance(meta, dict):
+        raise Ego2ExoError(f"{path}: top level must be a JSON object")
+    _check_categories(meta, path)
+    return {split: read_split(meta, split, path) for split in splits}
+
+
+def load_feature_file(path, *, split=None, segment_id=None) -> torch.Tensor:
+    """Load one Omnivore feature file as a float32 tensor of shape (num_windows, 1536).
+
+    Accepts (N, 1, 1536) and (N, 1536). Uses `weights_only=True`: these files come from outside.
+    """
+    loc = where(file=path, split=split, segment_id=segment_id)
+    if not Path(path).is_file():
+        raise Ego2ExoError(f"{loc}: feature file missing (run `ego2exo download` or `ego2exo verify`)")
+    try:
+        tensor = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, OSError, ValueError, AttributeError) as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise Ego2ExoError(f"{loc}: unreadable feature file, truncated or not a tensor ({msg[:120]})")
+    if not isinstance(tensor, torch.Tensor):
+        raise Ego2ExoError(f"{loc}: feature file holds a {type(tensor).__name__}, not a tensor")
+    if tensor.dim() == 3 and tensor.shape[1] == 1:
+        tensor = tensor[:, 0]
+    if tensor.dim() != 2 or tensor.shape[1] != FEATURE_DIM:
+        raise Ego2ExoError(
+            f"{loc}: feature tensor has shape {tuple(tensor.shape)}, expected (N, 1, {FEATURE_DIM}) or (N, {FEATURE_DIM})"
+        )
+    return tensor.float()
+
+
+def check_indices(indices, num_rows: int, *, path, split, segment_id) -> None:
+    """Raise if a segment's `feature_indices` point past the end of its feature file."""
+    if max(indices) >= num_rows:
+        raise Ego2ExoError(
+            f"{where(file=path, split=split, segment_id=segment_id)}: feature index {max(indices)} "
+            f"past the end of the file ({num_rows} rows)"
+        )
+
+
+def group_by_feature_file(records: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Group segment records by feature file (files sorted), so each file is read once."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(record["feature_file_name"], []).append(record)
+    return sorted(groups.items())

@@ -1,0 +1,61 @@
+"""Pseudo-label files in the official format: one `<segment_id> <category_id>` line per target segment."""
+
+from pathlib import Path
+
+from ..constants import NUM_CLASSES
+from ..errors import Ego2ExoError, where
+from ..utils import atomic_write_text
+
+
+def pseudo_label_file_name(source: str, target: str) -> str:
+    """The original release's name: `ego2exo_<source>_<target>.txt`."""
+    return f"ego2exo_{source}_{target}.txt"
+
+
+def read_pseudo_labels(path) -> dict[int, int]:
+    """Read an official pseudo-label file (this project's or the original release's) into {segment_id: label}."""
+    path = Path(path)
+    if not path.is_file():
+        raise Ego2ExoError(f"{path}: pseudo-label file not found (train_text.py writes one under pseudo_labels/)")
+    labels: dict[int, int] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            fields = line.split()
+            try:
+                sid, label = int(fields[0]), int(fields[1])
+                if len(fields) != 2:
+                    raise ValueError
+            except (ValueError, IndexError):
+                raise Ego2ExoError(f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}")
+            if not 0 <= label < NUM_CLASSES:
+                raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: label {label} outside 0..{NUM_CLASSES - 1}")
+            if sid in labels:
+                raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: segment listed twice")
+            labels[sid] = label
+    return labels
+
+
+def write_pseudo_labels(path, segment_ids, labels) -> Path:
+    """Write {segment_id: label} pairs atomically in the official format."""
+    lines = [f"{int(sid)} {int(label)}\n" for sid, label in zip(segment_ids, labels)]
+    return atomic_write_text(path, "".join(lines))
+
+
+def align_pseudo_labels(pseudo: dict[int, int], segment_ids, *, path, split) -> list[int]:
+    """Pseudo-labels in the order of `segment_ids`; every target segment must have one, no unknown ids."""
+    wanted = [int(s) for s in segment_ids]
+    missing = [s for s in wanted if s not in pseudo]
+    if missing:
+        raise Ego2ExoError(
+            f"{where(file=path, split=split, segment_id=missing[0])}: no pseudo-label for this target segment "
+            f"({len(missing)} of {len(wanted)} missing)"
+        )
+    unknown = sorted(set(pseudo) - set(wanted))
+    if unknown:
+        raise Ego2ExoError(
+            f"{where(file=path, split=split, segment_id=unknown[0])}: pseudo-label for a segment not in the split "
+            f"({len(unknown)} unknown ids); is the file for the right direction?"
+        )
+    return [pseudo[s] for s in wanted]

@@ -1,0 +1,28 @@
+"""The package's own error type and the helper that turns it into one line for scripts."""
+
+import functools
+import sys
+
+
+class Ego2ExoError(Exception):
+    """A problem the user can fix (bad file, bad argument, bad data). The message says what and where."""
+
+
+def where(file=None, split=None, segment_id=None) -> str:
+    """Format the location part of an error message: `file=..., split=..., segment_id=...`."""
+    parts = [f"{k}={v}" for k, v in (("file", file), ("split", split), ("segment_id", segment_id)) if v is not None]
+    return ", ".join(parts)
+
+
+def exit_on_user_error(fn):
+    """Decorator for entry points: an `Ego2ExoError` becomes `error: <message>` on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Ego2ExoError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

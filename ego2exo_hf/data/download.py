@@ -1,0 +1,370 @@
+"""`ego2exo download`: from nothing to a local copy of the real benchmark.
+
+Two steps, both resumable:
+
+1. **Metadata.** `ego2exo.json` comes from the Hugging Face dataset repo (`huggingface_hub.hf_hub_download`,
+   so the Hub cache, `HF_HUB_OFFLINE` and `--revision` behave as everywhere else in the ecosystem) or from
+   a local copy (`--metadata PATH`). It is copied into `<data_dir>` atomically and its sha256 is recorded
+   in `<data_dir>/.ego2exo_checksums.json`; later runs refuse a local copy that no longer matches.
+2. **Features.** The Omnivore features of exactly the takes the metadata references are fetched with
+   Meta's `egoexo` downloader (PyPI package `ego4d`, extra `ego2exo-hf[download]`; it needs the Ego-Exo4D
+   licence and reads AWS-style credentials)::
+
+       egoexo -o <data_dir> --parts features/omnivore_video --uids <take_uid> ... -y
+
+   `egoexo` writes each file to `<out_dir>/<relative path of its manifest>`, which for the current release is
+   `features/omnivore_video/<take_uid>_<cam_id>_<stream_id>.pt`: the layout `ego2exo.json` refers to, so
+   files land in place. Older manifests (and the v1 documentation) put them directly under `features/`;
+   such files are hard-linked (or, across file systems, moved) into `features/omnivore_video/`, so that both
+   `egoexo`'s own resume check and ours see them. We never pass `egoexo --delete`, and `egoexo` only
+   rewrites files whose size differs from the remote one, so a failed or interrupted run loses nothing:
+   run the command again and takes whose files are present and valid are skipped.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+from huggingface_hub import constants as hub_constants
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from tqdm.auto import tqdm
+
+from ..constants import FEATURE_SUBDIR, HUB_DATASET_REPO, METADATA_FILE, SPLITS
+from ..errors import Ego2ExoError, exit_on_user_error
+from ..utils import atomic_path, atomic_write_text, ensure_writable_dir
+from .official import load_feature_file, read_metadata
+
+FEATURE_PART = "features/omnivore_video"
+VIDEO_PARTS = ("takes", "downscaled_takes/448")
+PARTS = (FEATURE_PART, *VIDEO_PARTS)
+CHECKSUM_FILE = ".ego2exo_checksums.json"
+LICENCE_HELP = (
+    "Ego-Exo4D data needs a licence from Meta: fill in the form at https://ego4ddataset.com/egoexo-license/ "
+    "(see https://docs.ego-exo4d-data.org/getting-started/), then store the AWS access key you receive with "
+    "`aws configure` (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and run this command again"
+)
+# Lines `egoexo` (boto3 / its own checks) prints when the credentials are missing, wrong or expired.
+CREDENTIAL_ERRORS = (
+    "Unable to locate credentials",
+    "NoCredentialsError",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "AccessDenied",
+    "could not get manifests for all parts",
+)
+
+
+# ----------------------------------------------------------------------------------------------- metadata
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_checksums(data_dir) -> dict:
+    path = Path(data_dir) / CHECKSUM_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise Ego2ExoError(f"{path} cannot be read ({err}); delete it and run `ego2exo download`") from err
+
+
+def check_metadata_checksum(data_dir) -> str | None:
+    """Check `<data_dir>/ego2exo.json` against the sha256 recorded at download; return it (None if none)."""
+    path = Path(data_dir) / METADATA_FILE
+    recorded = read_checksums(data_dir).get(METADATA_FILE, {}).get("sha256")
+    if recorded is None or not path.is_file():
+        return None
+    actual = sha256_file(path)
+    if actual != recorded:
+        raise Ego2ExoError(
+            f"{path} changed since it was downloaded (sha256 {actual[:12]}..., recorded {recorded[:12]}... "
+            f"in {Path(data_dir) / CHECKSUM_FILE}): it was modified or corrupted. Delete it and run "
+            f"`ego2exo download --data_dir {data_dir}` again (add --metadata PATH to use your own copy)"
+        )
+    return actual
+
+
+def fetch_metadata_from_hub(revision=None) -> Path:
+    """Path of `ego2exo.json` in the Hub cache: downloaded if needed, from the cache alone when offline."""
+    what = f"{METADATA_FILE} of the dataset repo {HUB_DATASET_REPO} (revision {revision or 'main'})"
+    try:
+        return Path(hf_hub_download(HUB_DATASET_REPO, METADATA_FILE, repo_type="dataset", revision=revision))
+    except LocalEntryNotFoundError as err:
+        if hub_constants.is_offline_mode():
+            raise Ego2ExoError(
+                f"HF_HUB_OFFLINE is set and {what} is not in the Hugging Face cache: unset HF_HUB_OFFLINE "
+                "and run this command once with a connection, or pass --metadata PATH to use a local copy"
+            ) from err
+        raise Ego2ExoError(
+            f"cannot reach the Hugging Face Hub and {what} is not in the cache: check the connection, "
+            "or pass --metadata PATH to use a local copy"
+        ) from err
+    except (RevisionNotFoundError, EntryNotFoundError) as err:
+        raise Ego2ExoError(f"{what} not found on the Hub ({type(err).__name__}): check --revision") from err
+    except (RepositoryNotFoundError, GatedRepoError) as err:
+        raise Ego2ExoError(f"{what}: repository not accessible ({type(err).__name__}); log in?") from err
+    except HfHubHTTPError as err:
+        raise Ego2ExoError(f"{what}: download failed ({str(err).splitlines()[0]})") from err
+
+
+def install_metadata(data_dir, source, *, origin: str) -> Path:
+    """Copy `source` to `<data_dir>/ego2exo.json` atomically and record its sha256 (no-op if unchanged)."""
+    data_dir = Path(data_dir)
+    target = data_dir / METADATA_FILE
+    current = check_metadata_checksum(data_dir)  # raises if the local copy was tampered with
+    digest = sha256_file(source)
+    if target.is_file() and (current or sha256_file(target)) == digest:
+        print(f"{target} is up to date (sha256 {digest[:12]}...)")
+    else:
+        if target.is_file():
+            print(f"replacing {target} with {origin} (sha256 {digest[:12]}...)")
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+        print(f"wrote {target} from {origin}")
+    checksums = read_checksums(data_dir)
+    checksums[METADATA_FILE] = {"sha256": digest, "source": origin}
+    atomic_write_text(data_dir / CHECKSUM_FILE, json.dumps(checksums, indent=2) + "\n")
+    return target
+
+
+def download_metadata(data_dir, *, revision=None, metadata=None) -> Path:
+    """Step 1: put `ego2exo.json` into `data_dir` (from `metadata` if given, else from the Hub)."""
+    if metadata is not None:
+        source = Path(metadata)
+        if not source.is_file():
+            raise Ego2ExoError(f"--metadata {source}: no such file")
+        return install_metadata(data_dir, source, origin=str(source.resolve()))
+    try:
+        source = fetch_metadata_from_hub(revision)
+    except Ego2ExoError as err:
+        local = Path(data_dir) / METADATA_FILE
+        if check_metadata_checksum(data_dir) is None:
+            raise
+        print(f"warning: {err}; keeping the verified copy {local}", file=sys.stderr)
+        return local
+    origin = f"hf://datasets/{HUB_DATASET_REPO}/{METADATA_FILE}@{revision or 'main'}"
+    return install_metadata(data_dir, source, origin=origin)
+
+
+# ----------------------------------------------------------------------------------------------- features
+def official_train_takes() -> list[str]:
+    """The 249 train take UIDs of the benchmark (package data)."""
+    text = resources.files("ego2exo_hf").joinpath("resources/train_take_ids.txt").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def expected_feature_files(data_dir) -> dict[str, set[str]]:
+    """`{take_uid: {feature_file_name, ...}}` over all splits of `<data_dir>/ego2exo.json`."""
+    files: dict[str, set[str]] = {}
+    for records in read_metadata(data_dir).values():
+        for record in records:
+            files.setdefault(record["take_uid"], set()).add(record["feature_file_name"])
+    return files
+
+
+def check_train_takes(data_dir) -> None:
+    """Warn when the train takes of the metadata are not the 249 of the benchmark."""
+    meta = read_metadata(data_dir, splits=[s for s in SPLITS if s.endswith("_train")])
+    found = {r["take_uid"] for records in meta.values() for r in records}
+    official = set(official_train_takes())
+    if found != official:
+        missing, extra = sorted(official - found), sorted(found - official)
+        print(
+            f"warning: the train takes of {Path(data_dir) / METADATA_FILE} are not the {len(official)} "
+            f"of the Ego2Exo benchmark ({len(missing)} missing, e.g. {missing[:2]}; {len(extra)} extra, e.g. "
+            f"{extra[:2]}): results on this copy are not comparable to the published ones",
+            file=sys.stderr,
+        )
+
+
+def _adopt_legacy_location(data_dir: Path, file_name: str) -> None:
+    """Bring `features/<name>.pt` (older egoexo manifests) to `features/omnivore_video/<name>.pt`."""
+    target = data_dir / file_name
+    legacy = data_dir / "features" / Path(file_name).name
+    if target.exists() or not legacy.is_file() or Path(file_name).parent.as_posix() != FEATURE_SUBDIR:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(legacy, target)
+    except OSError:
+        os.replace(legacy, target)
+
+
+def feature_file_ok(path) -> bool:
+    """True when `path` loads as an (N, 1536) feature tensor."""
+    try:
+        load_feature_file(path)
+    except Ego2ExoError:
+        return False
+    return True
+
+
+def incomplete_takes(data_dir, expected: dict[str, set[str]], takes=None) -> dict[str, list[str]]:
+    """`{take_uid: [missing or invalid file, ...]}` for the takes (default: all) not yet complete."""
+    data_dir = Path(data_dir)
+    todo = {}
+    takes = sorted(expected if takes is None else takes)
+    for take in tqdm(takes, desc="checking local files", unit="take", disable=len(takes) < 50):
+        bad = []
+        for name in sorted(expected[take]):
+            _adopt_legacy_location(data_dir, name)
+            if not feature_file_ok(data_dir / name):
+                bad.append(name)
+        if bad:
+            todo[take] = bad
+    return todo
+
+
+def find_egoexo(egoexo: str) -> str:
+    path = shutil.which(egoexo)
+    if path is None:
+        raise Ego2ExoError(
+            f"`{egoexo}` not found: install Meta's downloader with `pip install 'ego2exo-hf[download]'` "
+            "(package ego4d), or pass --egoexo PATH"
+        )
+    return path
+
+
+def has_aws_credentials() -> bool:
+    """Whether boto3 has somewhere to read credentials from (environment or the shared files)."""
+    if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+        return True
+    files = [
+        os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+        os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
+    ]
+    return any(Path(f).expanduser().is_file() for f in files)
+
+
+def run_egoexo(egoexo: str, data_dir, parts, uids) -> subprocess.CompletedProcess:
+    """One `egoexo` call for a batch of take UIDs; its output is captured and returned."""
+    cmd = [egoexo, "-o", str(data_dir), "--parts", *parts, "--uids", *uids, "-y"]
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+
+
+def _tail(text: str, lines: int = 8) -> str:
+    return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])
+
+
+def download_features(data_dir, *, parts=(FEATURE_PART,), batch_size=20, egoexo="egoexo") -> dict:
+    """Step 2: fetch the features (and/or videos) of the metadata's takes; return `{take: [missing file]}`.
+
+    Takes whose feature files are present and valid are skipped. Video parts cannot be checked here, so
+    when one is asked for every take is passed on and `egoexo` skips the files it already has.
+    """
+    data_dir = Path(data_dir)
+    expected = expected_feature_files(data_dir)
+    check_train_takes(data_dir)
+    with_features = FEATURE_PART in parts
+    if with_features:
+        todo = incomplete_takes(data_dir, expected)
+        complete = len(expected) - len(todo)
+        print(f"{len(expected)} takes in the metadata, {complete} with all their feature files")
+    wanted = sorted(todo) if with_features and set(parts) == {FEATURE_PART} else sorted(expected)
+    if not wanted:
+        print("nothing to download")
+        return {}
+    exe = find_egoexo(egoexo)
+    if not has_aws_credentials():
+        raise Ego2ExoError(f"no AWS credentials (~/.aws/credentials or AWS_ACCESS_KEY_ID). {LICENCE_HELP}")
+
+    failed: list[str] = []
+    batches = [wanted[i : i + batch_size] for i in range(0, len(wanted), batch_size)]
+    with tqdm(total=len(wanted), desc="egoexo", unit="take") as bar:
+        for batch in batches:
+            result = run_egoexo(exe, data_dir, parts, batch)
+            output = f"{result.stdout}\n{result.stderr}"
+            if any(marker in output for marker in CREDENTIAL_ERRORS):
+                raise Ego2ExoError(
+                    f"`egoexo` could not access Ego-Exo4D with your credentials:\n{_tail(output)}\n"
+                    f"{LICENCE_HELP}. Files already downloaded are kept"
+                )
+            if result.returncode != 0:
+                failed.extend(batch)
+                code = result.returncode
+                tqdm.write(f"egoexo exited with code {code} for {len(batch)} takes:\n{_tail(output)}")
+            bar.update(len(batch))
+
+    missing = incomplete_takes(data_dir, expected, takes=wanted) if with_features else {}
+    if with_features:
+        report_missing(missing)
+    if failed:
+        raise Ego2ExoError(
+            f"`egoexo` failed for {len(failed)} takes: {' '.join(failed)}. Files already downloaded are "
+            f"kept: run `ego2exo download --data_dir {data_dir}` again to fetch the rest"
+        )
+    return missing
+
+
+def report_missing(missing: dict[str, list[str]], limit: int = 20) -> None:
+    if not missing:
+        print("all feature files are present and valid")
+        return
+    files = [name for names in missing.values() for name in names]
+    print(f"{len(files)} feature files of {len(missing)} takes are still missing or invalid:")
+    for name in files[:limit]:
+        print(f"  {name}")
+    if len(files) > limit:
+        print(f"  ... and {len(files) - limit} more (`ego2exo verify` lists them all)")
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+def add_download_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "download",
+        help="download ego2exo.json and the Omnivore features of its takes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data_dir", required=True, help="where the official layout is written")
+    parser.add_argument("--revision", default=None, help=f"revision of {HUB_DATASET_REPO} (default: main)")
+    parser.add_argument("--metadata", metavar="PATH", help="use this local ego2exo.json instead of the Hub's")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=[FEATURE_PART],
+        help="egoexo parts: the features (default) and/or the videos (takes, downscaled_takes/448)",
+    )
+    parser.add_argument("--batch_size", type=int, default=20, help="take UIDs per egoexo call")
+    parser.add_argument("--skip_features", action="store_true", help="only fetch the metadata")
+    parser.add_argument("--egoexo", default="egoexo", help="the egoexo executable (name or path)")
+    parser.set_defaults(func=run_download)
+    return parser
+
+
+@exit_on_user_error
+def run_download(args) -> int:
+    if args.batch_size < 1:
+        raise Ego2ExoError(f"--batch_size must be at least 1, got {args.batch_size}")
+    data_dir = ensure_writable_dir(args.data_dir)
+    download_metadata(data_dir, revision=args.revision, metadata=args.metadata)
+    if args.skip_features:
+        return 0
+    missing = download_features(data_dir, parts=args.parts, batch_size=args.batch_size, egoexo=args.egoexo)
+    if missing:
+        raise Ego2ExoError(
+            f"{sum(map(len, missing.values()))} feature files are still missing after `egoexo` finished "
+            "(listed above): run the command again; if they stay missing, Ego-Exo4D may not publish them"
+        )
+    return 0

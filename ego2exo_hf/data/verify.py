@@ -1,0 +1,122 @@
+"""`ego2exo verify`: is a local copy complete and readable?
+
+Checks the metadata (`official.read_metadata`, plus the checksum recorded by `ego2exo download` if any), then
+every feature file it references: present, loadable, 1536 wide, and long enough for every segment's
+`feature_indices`. Each file is read once, whatever the number of segments and splits that use it.
+"""
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..constants import SPLITS
+from ..errors import Ego2ExoError, exit_on_user_error
+from ..utils import atomic_write_text
+from .download import check_metadata_checksum
+from .official import group_by_feature_file, load_feature_file, read_metadata
+
+MISSING, UNREADABLE, WRONG_SHAPE = "missing file", "unreadable", "wrong width"
+INDEX_PAST_END = "index past end"
+
+
+@dataclass
+class Problem:
+    kind: str  # one of MISSING, UNREADABLE, WRONG_SHAPE, INDEX_PAST_END
+    file: str  # relative to the data directory
+    split: str
+    segment_ids: list[int]
+    detail: str = ""
+
+
+@dataclass
+class VerifyReport:
+    totals: dict[str, int] = field(default_factory=dict)  # segments per split
+    complete: dict[str, int] = field(default_factory=dict)  # segments whose features are all fine
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _file_problem(path: Path) -> tuple[str, str, int]:
+    """Load one feature file: `(kind, detail, num_rows)`, kind "" when it is fine."""
+    if not path.is_file():
+        return MISSING, "", 0
+    try:
+        return "", "", load_feature_file(path).shape[0]
+    except Ego2ExoError as err:
+        detail = str(err).split(": ", 1)[-1]
+        return (WRONG_SHAPE if "has shape" in detail else UNREADABLE), detail, 0
+
+
+def verify_data_dir(data_dir, splits=SPLITS, progress: bool = True) -> VerifyReport:
+    """Check every segment of `splits` in `data_dir`; metadata errors are raised as `Ego2ExoError`."""
+    data_dir = Path(data_dir)
+    check_metadata_checksum(data_dir)
+    meta = read_metadata(data_dir, splits)
+    sizes = {split: len(split_records) for split, split_records in meta.items()}
+    report = VerifyReport(totals=sizes, complete=dict(sizes))
+    records = [
+        {**record, "split": split} for split, split_records in meta.items() for record in split_records
+    ]
+    for file_name, group in tqdm(
+        group_by_feature_file(records), desc="verify", unit="file", disable=not progress
+    ):
+        kind, detail, rows = _file_problem(data_dir / file_name)
+        bad: dict[tuple[str, str], list[dict]] = {}
+        for record in group:
+            if kind:
+                bad.setdefault((kind, detail), []).append(record)
+            elif max(record["feature_indices"]) >= rows:
+                bad.setdefault((INDEX_PAST_END, f"the file has {rows} rows"), []).append(record)
+        for (problem_kind, problem_detail), failed in bad.items():
+            for split in sorted({r["split"] for r in failed}):
+                ids = [r["segment_id"] for r in failed if r["split"] == split]
+                report.complete[split] -= len(ids)
+                report.problems.append(Problem(problem_kind, file_name, split, ids, problem_detail))
+    return report
+
+
+def format_report(report: VerifyReport, max_ids: int = 5) -> str:
+    lines = [f"{'split':<10} {'complete':>9} {'total':>7}"]
+    lines += [f"{s:<10} {report.complete[s]:>9} {report.totals[s]:>7}" for s in report.totals]
+    if report.problems:
+        lines.append(f"{len(report.problems)} problems:")
+    for p in report.problems:
+        ids = ", ".join(map(str, p.segment_ids[:max_ids]))
+        more = f" and {len(p.segment_ids) - max_ids} more" if len(p.segment_ids) > max_ids else ""
+        detail = f" ({p.detail})" if p.detail else ""
+        lines.append(f"  {p.kind}: file={p.file}, split={p.split}, segment_id={ids}{more}{detail}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+def add_verify_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check that every feature file the metadata references is present and valid",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data_dir", required=True, help="folder holding ego2exo.json and features/")
+    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="splits to check")
+    parser.add_argument("--report", metavar="PATH", help="also write every problem as JSON to PATH")
+    parser.set_defaults(func=run_verify)
+    return parser
+
+
+@exit_on_user_error
+def run_verify(args) -> int:
+    """Print the per-split counts and the problems; exit 1 when there is any."""
+    report = verify_data_dir(args.data_dir, args.splits)
+    print(format_report(report))
+    if args.report:
+        atomic_write_text(args.report, json.dumps(asdict(report), indent=2) + "\n")
+    if not report.ok:
+        raise SystemExit(1)
+    print("all segments complete")
+    return 0

@@ -154,15 +154,17 @@ def download_metadata(data_dir, *, revision=None, metadata=None) -> Path:
         if not source.is_file():
             raise Ego2ExoError(f"--metadata {source}: no such file")
         return install_metadata(data_dir, source, origin=str(source.resolve()))
+    origin = f"hf://datasets/{HUB_DATASET_REPO}/{METADATA_FILE}@{revision or 'main'}"
     try:
         source = fetch_metadata_from_hub(revision)
     except Ego2ExoError as err:
+        # Hub and cache out of reach: a verified local copy will do, unless another revision was asked for.
         local = Path(data_dir) / METADATA_FILE
-        if check_metadata_checksum(data_dir) is None:
+        recorded = read_checksums(data_dir).get(METADATA_FILE, {}).get("source")
+        if check_metadata_checksum(data_dir) is None or (revision is not None and recorded != origin):
             raise
         print(f"warning: {err}; keeping the verified copy {local}", file=sys.stderr)
         return local
-    origin = f"hf://datasets/{HUB_DATASET_REPO}/{METADATA_FILE}@{revision or 'main'}"
     return install_metadata(data_dir, source, origin=origin)
 
 

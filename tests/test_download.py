@@ -1,0 +1,329 @@
+"""`ego2exo download`: the metadata step against a pre-populated Hub cache (offline, through the real
+`hf_hub_download`) and the features step against a stand-in `egoexo` that behaves like Meta's downloader."""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import constants as hub_constants
+
+from ego2exo_hf.constants import HUB_DATASET_REPO, METADATA_FILE
+from ego2exo_hf.data import download
+from ego2exo_hf.data.download import CHECKSUM_FILE, add_download_parser, official_train_takes
+from ego2exo_hf.data.official import read_metadata
+from ego2exo_hf.data.synthetic import write_synthetic
+from ego2exo_hf.errors import Ego2ExoError
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def cli(*argv):
+    parser = argparse.ArgumentParser()
+    add_download_parser(parser.add_subparsers())
+    args = parser.parse_args(["download", *map(str, argv)])
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory):
+    """What Ego-Exo4D and the Hub serve: a synthetic copy in the official layout."""
+    return write_synthetic(tmp_path_factory.mktemp("remote"), "tiny")
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty Hub cache, offline mode on (both read by huggingface_hub at call time)."""
+    cache = tmp_path / "hf_cache"
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    return cache
+
+
+def populate_cache(cache: Path, source: Path, commit=COMMIT, ref="main") -> Path:
+    """Lay `source` out as huggingface_hub caches a dataset file: blob, snapshot symlink, ref."""
+    repo = cache / f"datasets--{HUB_DATASET_REPO.replace('/', '--')}"
+    data = source.read_bytes()
+    blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(data)
+    snapshot = repo / "snapshots" / commit / METADATA_FILE
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / ref).write_text(commit)
+    return snapshot
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ metadata
+def test_metadata_from_offline_cache(remote, hub_cache, tmp_path, capsys):
+    populate_cache(hub_cache, remote / METADATA_FILE)
+    data = tmp_path / "data"
+    assert cli("--data_dir", data, "--skip_features") == 0
+    assert (data / METADATA_FILE).read_bytes() == (remote / METADATA_FILE).read_bytes()
+    assert not (data / METADATA_FILE).is_symlink()
+    record = json.loads((data / CHECKSUM_FILE).read_text())[METADATA_FILE]
+    assert record["sha256"] == sha256(remote / METADATA_FILE)
+    assert HUB_DATASET_REPO in record["source"]
+
+    assert cli("--data_dir", data, "--skip_features") == 0  # second run: checked, left alone
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_metadata_revision_from_cache(remote, hub_cache, tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text((remote / METADATA_FILE).read_text() + "\n")  # another revision: other bytes
+    populate_cache(hub_cache, remote / METADATA_FILE)
+    populate_cache(hub_cache, other, commit="f" * 40, ref="v2")
+    assert cli("--data_dir", tmp_path / "data", "--revision", "v2", "--skip_features") == 0
+    assert (tmp_path / "data" / METADATA_FILE).read_bytes() == other.read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--data_dir", tmp_path / "data", "--revision", "v3", "--skip_features")
+    assert exit_info.value.code == 2
+
+
+def test_offline_without_cache_says_so(hub_cache, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--data_dir", tmp_path / "data", "--skip_features")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: HF_HUB_OFFLINE is set") and "not in the Hugging Face cache" in err
+    assert "--metadata PATH" in err and "Traceback" not in err
+
+
+def test_offline_without_cache_keeps_a_verified_copy(remote, hub_cache, tmp_path, capsys):
+    data = tmp_path / "data"
+    cli("--data_dir", data, "--metadata", remote / METADATA_FILE, "--skip_features")
+    assert cli("--data_dir", data, "--skip_features") == 0
+    assert "keeping the verified copy" in capsys.readouterr().err
+
+
+def test_checksum_mismatch_is_reported(remote, hub_cache, tmp_path, capsys):
+    populate_cache(hub_cache, remote / METADATA_FILE)
+    data = tmp_path / "data"
+    cli("--data_dir", data, "--skip_features")
+    with open(data / METADATA_FILE, "a") as f:
+        f.write(" ")
+    with pytest.raises(SystemExit):
+        cli("--data_dir", data, "--skip_features")
+    err = capsys.readouterr().err
+    assert "changed since it was downloaded" in err and "Delete it and run `ego2exo download" in err
+    (data / METADATA_FILE).unlink()  # what the message says to do
+    assert cli("--data_dir", data, "--skip_features") == 0
+
+
+def test_local_metadata_copy(remote, hub_cache, tmp_path):
+    data = tmp_path / "data"
+    assert cli("--data_dir", data, "--metadata", remote / METADATA_FILE, "--skip_features") == 0
+    assert sha256(data / METADATA_FILE) == sha256(remote / METADATA_FILE)
+    with pytest.raises(Ego2ExoError, match="no such file"):
+        download.download_metadata(data, metadata=tmp_path / "nope.json")
+
+
+# ------------------------------------------------------------------------------------------------ features
+FAKE_EGOEXO = """\
+#!{python}
+# Stand-in for Meta's `egoexo`: same options; copies `<take_uid>_*.pt` from $FAKE_REMOTE to the manifest's
+# relative path under -o; logs its arguments; can fail like the real one (exit 2 on a failed file,
+# exit 1 with boto's message without credentials).
+import argparse, json, os, shutil, sys
+from pathlib import Path
+
+p = argparse.ArgumentParser()
+p.add_argument("-o", "--out_dir", required=True)
+p.add_argument("--parts", nargs="+", default=["default"])
+p.add_argument("--uids", nargs="+")
+p.add_argument("-y", "--yes", action="store_true")
+args = p.parse_args()
+with open(os.environ["FAKE_LOG"], "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+if os.environ.get("FAKE_NO_CREDENTIALS"):
+    print("botocore.exceptions.NoCredentialsError: Unable to locate credentials")
+    print("ERROR: could not get manifests for all parts (nothing to download)")
+    sys.exit(1)
+remote = Path(os.environ["FAKE_REMOTE"]) / "features" / "omnivore_video"
+subdir = "features" if os.environ.get("FAKE_LEGACY") else "features/omnivore_video"
+fail = set(os.environ.get("FAKE_FAIL", "").split())
+failed = 0
+for uid in args.uids:
+    for src in sorted(remote.glob(uid + "_*.pt")):
+        if uid in fail:
+            failed += 1
+            continue
+        dst = Path(args.out_dir) / subdir / src.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not (dst.exists() and dst.stat().st_size == src.stat().st_size):
+            shutil.copyfile(src, dst)
+if failed:
+    print(f"WARN: failed to fetch {{failed}} files [integrity=0, exceptions={{failed}}]")
+    print("Please retry the download (... returning with error code 2)")
+    sys.exit(2)
+"""
+
+
+@pytest.fixture
+def fake_egoexo(remote, tmp_path, monkeypatch):
+    """Put the stand-in `egoexo` first on PATH; return a function giving the logged calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "egoexo"
+    exe.write_text(FAKE_EGOEXO.format(python=sys.executable))
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "egoexo_calls.jsonl"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    monkeypatch.setenv("FAKE_REMOTE", str(remote))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+
+    def calls():
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    return calls
+
+
+@pytest.fixture
+def data(remote, tmp_path):
+    """A data directory that already holds the metadata."""
+    data = tmp_path / "data"
+    download.download_metadata(data, metadata=remote / METADATA_FILE)
+    return data
+
+
+def takes_of(data_dir) -> list[str]:
+    return sorted({r["take_uid"] for records in read_metadata(data_dir).values() for r in records})
+
+
+def uids_of(call) -> list[str]:
+    return call[call.index("--uids") + 1 : call.index("-y")]
+
+
+def feature_files(data_dir) -> list[str]:
+    return sorted(p.name for p in (Path(data_dir) / "features" / "omnivore_video").glob("*.pt"))
+
+
+def test_features_in_batches(remote, data, fake_egoexo, capsys):
+    takes = takes_of(data)
+    assert cli("--data_dir", data, "--batch_size", 4) == 0
+    calls = fake_egoexo()
+    assert [uids_of(c) for c in calls] == [takes[i : i + 4] for i in range(0, len(takes), 4)]
+    assert all(c[:4] == ["-o", str(data), "--parts", "features/omnivore_video"] for c in calls)
+    assert all(c[-1] == "-y" for c in calls)
+    assert feature_files(data) == feature_files(remote)
+    out, err = capsys.readouterr()
+    assert "all feature files are present and valid" in out
+    assert "warning: the train takes" in err  # synthetic takes are not the benchmark's 249
+
+
+def test_resume_skips_complete_takes(data, fake_egoexo):
+    cli("--data_dir", data, "--batch_size", 4)
+    features = data / "features" / "omnivore_video"
+    removed, truncated = sorted(features.glob("*.pt"))[0], sorted(features.glob("*.pt"))[-1]
+    removed.unlink()
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    assert cli("--data_dir", data, "--batch_size", 4) == 0
+    resumed = fake_egoexo()[-1]
+    assert len(fake_egoexo()) == 4
+    assert uids_of(resumed) == sorted({removed.name.split("_")[0], truncated.name.split("_")[0]})
+    assert torch.load(truncated, weights_only=True).shape[-1] == 1536
+
+    # Complete: no egoexo call at all, not even a check that it is installed.
+    assert cli("--data_dir", data, "--egoexo", "not-installed-egoexo") == 0
+    assert len(fake_egoexo()) == 4
+
+
+def test_failed_batch_exits_nonzero_and_keeps_files(data, fake_egoexo, monkeypatch, capsys):
+    takes = takes_of(data)
+    monkeypatch.setenv("FAKE_FAIL", takes[5])
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--data_dir", data, "--batch_size", 4)
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert f"`egoexo` failed for 4 takes: {' '.join(takes[4:8])}" in err and "run `ego2exo download" in err
+    assert len(fake_egoexo()) == 3  # the later batch still ran
+    kept = feature_files(data)
+    assert kept and not any(name.startswith(takes[5]) for name in kept)
+
+    monkeypatch.delenv("FAKE_FAIL")
+    assert cli("--data_dir", data, "--batch_size", 4) == 0
+    assert uids_of(fake_egoexo()[-1]) == [takes[5]]
+    assert set(kept) < set(feature_files(data))
+
+
+def test_files_still_missing_are_summarised(remote, data, fake_egoexo, tmp_path, monkeypatch, capsys):
+    partial = tmp_path / "partial_remote"
+    shutil.copytree(remote, partial)
+    gone = sorted((partial / "features" / "omnivore_video").glob("*.pt"))[2]
+    gone.unlink()
+    monkeypatch.setenv("FAKE_REMOTE", str(partial))
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--data_dir", data)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert f"features/omnivore_video/{gone.name}" in out and "1 feature files of 1 takes" in out
+    assert "still missing after `egoexo` finished" in err
+
+
+def test_missing_executable(data, fake_egoexo, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--data_dir", data, "--egoexo", "not-installed-egoexo")
+    assert exit_info.value.code == 2
+    assert "pip install 'ego2exo-hf[download]'" in capsys.readouterr().err
+    assert fake_egoexo() == []
+
+
+def test_missing_credentials(data, fake_egoexo, tmp_path, monkeypatch, capsys):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(SystemExit):
+        cli("--data_dir", data)
+    err = capsys.readouterr().err
+    assert "licence from Meta" in err and "aws configure" in err
+    assert fake_egoexo() == []
+
+
+def test_credentials_rejected_by_egoexo(data, fake_egoexo, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_NO_CREDENTIALS", "1")
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--data_dir", data, "--batch_size", 4)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Unable to locate credentials" in err and "aws configure" in err
+    assert len(fake_egoexo()) == 1  # stops at once: every batch would fail the same way
+
+
+def test_legacy_layout_is_adopted(remote, data, fake_egoexo, monkeypatch):
+    monkeypatch.setenv("FAKE_LEGACY", "1")
+    assert cli("--data_dir", data, "--batch_size", 100) == 0
+    assert feature_files(data) == feature_files(remote)
+    name = feature_files(data)[0]
+    assert os.path.samefile(data / "features" / name, data / "features" / "omnivore_video" / name)
+
+
+def test_video_parts_pass_every_take(data, fake_egoexo):
+    cli("--data_dir", data, "--batch_size", 100)
+    assert cli("--data_dir", data, "--parts", "takes", "downscaled_takes/448", "--batch_size", 100) == 0
+    last = fake_egoexo()[-1]
+    assert last[last.index("--parts") + 1 : last.index("--uids")] == ["takes", "downscaled_takes/448"]
+    assert uids_of(last) == takes_of(data)
+
+
+def test_bad_parts_are_refused(data):
+    with pytest.raises(SystemExit):
+        cli("--data_dir", data, "--parts", "features/maws_clip_2b")
+
+
+def test_official_train_takes_ship_with_the_package():
+    takes = official_train_takes()
+    assert len(takes) == len(set(takes)) == 249
+    assert takes[0] == "fce858fe-d30b-4a72-822d-79c92d29971e"

@@ -129,7 +129,9 @@ def _segment_record(sid, clip, ann, meta, desc, *, path, split) -> dict:
     if not 0 <= category < NUM_CLASSES:
         raise Ego2ExoError(f"{loc}: category {category} outside 0..{NUM_CLASSES - 1}")
     if class_name != CLASS_NAMES[category]:
-        raise Ego2ExoError(f"{loc}: class_name {class_name!r} disagrees with category {category} ({CLASS_NAMES[category]!r})")
+        raise Ego2ExoError(
+            f"{loc}: class_name {class_name!r} disagrees with category {category} ({CLASS_NAMES[category]!r})"
+        )
     if not feature_indices:
         raise Ego2ExoError(f"{loc}: empty feature_indices")
     if min(feature_indices) < 0:
@@ -157,7 +159,9 @@ def read_split(meta: dict, split: str, path="ego2exo.json") -> list[dict]:
         parts = []
         for name in SPLIT_LISTS:
             if sid not in lists[name]:
-                raise Ego2ExoError(f"{where(file=path, split=split, segment_id=sid)}: id in 'clips' but not in '{name}'")
+                raise Ego2ExoError(
+                    f"{where(file=path, split=split, segment_id=sid)}: id in 'clips' but not in '{name}'"
+                )
             parts.append(lists[name][sid])
         records.append(_segment_record(sid, *parts, path=path, split=split))
     return records
@@ -192,7 +196,8 @@ def load_feature_file(path, *, split=None, segment_id=None) -> torch.Tensor:
         tensor = tensor[:, 0]
     if tensor.dim() != 2 or tensor.shape[1] != FEATURE_DIM:
         raise Ego2ExoError(
-            f"{loc}: feature tensor has shape {tuple(tensor.shape)}, expected (N, 1, {FEATURE_DIM}) or (N, {FEATURE_DIM})"
+            f"{loc}: feature tensor has shape {tuple(tensor.shape)}, "
+            f"expected (N, 1, {FEATURE_DIM}) or (N, {FEATURE_DIM})"
         )
     return tensor.float()
 

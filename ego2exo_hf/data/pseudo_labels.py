@@ -28,7 +28,9 @@ def read_pseudo_labels(path) -> dict[int, int]:
                 if len(fields) != 2:
                     raise ValueError
             except (ValueError, IndexError):
-                raise Ego2ExoError(f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}")
+                raise Ego2ExoError(
+                    f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}"
+                )
             if not 0 <= label < NUM_CLASSES:
                 raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: label {label} outside 0..{NUM_CLASSES - 1}")
             if sid in labels:

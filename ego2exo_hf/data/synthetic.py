@@ -1,0 +1,385 @@
+"""A synthetic stand-in for Ego2Exo, written in exactly the official layout (`ego2exo.json` + `.pt` files).
+
+Deterministic from the seed. Captions are atomic action descriptions built from class-specific and
+shared kitchen vocabulary (informative, not trivial). Features carry a class signal in a low-dimensional
+subspace, a strong ego/exo shift (the exo view of a keystep partly resembles the ego view of another one),
+a per take-and-camera nuisance and per-window noise, so a classifier trained on one view transfers badly
+to the other while captions transfer well: the situation LaGTran is made for.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..constants import CLASS_NAMES, FEATURE_DIM, FEATURE_SUBDIR, FPS, METADATA_FILE, NUM_CLASSES
+from ..utils import atomic_directory
+from .official import feature_windows, overlapping_windows, segment_id
+
+
+@dataclass(frozen=True)
+class Scale:
+    train_segments: int
+    val_segments: int
+    train_takes: int
+    val_takes: int
+    take_minutes: tuple[float, float]
+    class_weight_power: float  # < 1 flattens the real class imbalance (small scales keep every class)
+
+
+SCALES = {
+    "tiny": Scale(200, 72, 8, 3, (1.0, 2.0), 0.3),
+    "demo": Scale(1180, 410, 40, 14, (2.0, 4.0), 0.6),
+    "full": Scale(9086, 3168, 249, 88, (5.0, 20.0), 1.0),
+}
+EXO_TRAIN_SHARE = 4986 / 9086  # official share of exo among train segments (4986 exo / 4100 ego)
+
+# Relative class frequencies of the real train splits (ego + exo counts), in class-id order.
+REAL_CLASS_COUNTS = [
+    1159,
+    61,
+    874,
+    233,
+    6,
+    47,
+    498,
+    303,
+    6,
+    455,
+    968,
+    13,
+    73,
+    328,
+    11,
+    432,
+    89,
+    166,
+    299,
+    1743,
+    6,
+    1168,
+    5,
+    143,
+]
+
+EGO_CAMERAS = ("aria01_rgb", "gp05_0")
+EXO_CAMERAS = ("cam01", "cam02", "cam03", "cam04", "gp01", "gp02", "gp03", "gp04", "gp06")
+
+# (verbs, objects) typical of each keystep, in class-id order.
+CLASS_VOCAB = [
+    (
+        ["wipes", "rinses", "washes", "scrubs", "dries"],
+        ["the sponge", "the plate", "the dishcloth", "the tissue paper", "the waste bin"],
+    ),
+    (["pours", "boils", "heats", "stirs"], ["the milk carton", "the milk pan", "the milk", "the saucepan of milk"]),
+    (["chops", "slices", "peels", "dices"], ["the onion", "the tomato", "the garlic clove", "the ginger"]),
+    (
+        ["arranges", "tears", "places", "spreads"],
+        ["the lettuce", "the cucumber slices", "the cherry tomatoes", "the salad bowl"],
+    ),
+    (["kneads", "rolls", "sprinkles", "presses"], ["the dough", "the flour", "the rolling pin", "the mixing bowl"]),
+    (
+        ["scoops", "stirs", "opens", "adds"],
+        ["the instant coffee jar", "the coffee granules", "the mug", "the teaspoon"],
+    ),
+    (
+        ["heats", "greases", "places", "tilts"],
+        ["the skillet", "the cooking oil", "the stove burner", "the non-stick pan"],
+    ),
+    (
+        ["adds", "crushes", "boils", "strains"],
+        ["the tea leaves", "the cardamom", "the chai masala", "the tea strainer"],
+    ),
+    (["drains", "adds", "stirs", "salts"], ["the pasta", "the colander", "the pasta sauce", "the penne"]),
+    (
+        ["stir-fries", "tosses", "adds", "flips"],
+        ["the noodles in the skillet", "the soy sauce", "the chopsticks", "the vegetables in the skillet"],
+    ),
+    (["opens", "takes out", "retrieves", "closes"], ["the cabinet", "the drawer", "the ladle", "the cutting board"]),
+    (
+        ["turns off", "rotates", "switches off", "checks"],
+        ["the stove knob", "the burner", "the gas switch", "the flame"],
+    ),
+    (
+        ["reads", "looks at", "flips", "holds up"],
+        ["the recipe paper", "the instruction sheet", "the printed recipe", "the recipe card"],
+    ),
+    (
+        ["drops", "boils", "stirs", "lifts"],
+        ["the noodle packet", "the instant noodles", "the boiling water", "the noodle block"],
+    ),
+    (
+        ["grinds", "pours", "folds", "rinses"],
+        ["the coffee filter", "the pour-over dripper", "the gooseneck kettle", "the ground coffee"],
+    ),
+    (["dips", "steeps", "adds", "stirs"], ["the tea bag", "the sugar cubes", "the milk", "the tea cup"]),
+    (
+        ["mixes", "tosses", "coats", "stirs"],
+        ["the noodles in the bowl", "the sauce", "the noodle bowl", "the sesame sauce"],
+    ),
+    (
+        ["mixes", "tosses", "combines", "serves"],
+        ["the salad", "the salad tongs", "the dressing bottle", "the salad leaves"],
+    ),
+    (["serves", "plates", "transfers", "carries"], ["the serving plate", "the tray", "the food", "the dining table"]),
+    (["fries", "flips", "cracks", "cooks"], ["the egg", "the omelette", "the frying pan", "the spatula"]),
+    (
+        ["sprinkles", "garnishes", "adds", "cuts"],
+        ["the spring onions", "the scallions", "the chopped green onions", "the garnish"],
+    ),
+    (
+        ["takes", "opens", "brings", "picks"],
+        ["the refrigerator", "the pantry shelf", "the grocery bag", "the egg carton"],
+    ),
+    (
+        ["pours", "fills", "adds", "measures"],
+        ["the water jug", "the measuring cup", "the tap water", "the water bottle"],
+    ),
+    (["whisks", "squeezes", "pours", "mixes"], ["the olive oil", "the vinegar", "the lemon", "the mustard"]),
+]
+SHARED_VERBS = ["picks", "places", "holds", "moves", "adjusts", "drops", "passes", "touches", "lifts", "puts down"]
+SHARED_OBJECTS = [
+    "the knife",
+    "the spoon",
+    "the bowl",
+    "the lid",
+    "the towel",
+    "the bottle",
+    "the phone",
+    "the container",
+    "the plate",
+    "the cup",
+]
+PLACES = [
+    "on the countertop",
+    "on the chopping board",
+    "near the stove",
+    "in the sink",
+    "on the table",
+    "on the kitchen slab",
+    "beside the cooker",
+]
+HANDS = [
+    "with his right hand",
+    "with his left hand",
+    "with her right hand",
+    "with her left hand",
+    "with both hands",
+    "in his right hand",
+    "in her left hand",
+]
+# Keysteps annotators describe with overlapping words (makes text classification non-trivial).
+CONFUSABLE = [[1, 15, 7], [5, 14], [8, 13, 9, 16], [3, 17, 23], [10, 21], [6, 19], [0, 22], [2, 20]]
+
+
+def _confusable_with(label: int) -> list[int]:
+    for group in CONFUSABLE:
+        if label in group:
+            return [c for c in group if c != label]
+    return []
+
+
+class _CaptionWriter:
+    """Atomic descriptions in the style of the real captions: one short sentence per atomic action."""
+
+    def __init__(self, rng: np.random.Generator, p_class=0.4, p_confusable=0.12):
+        self.rng, self.p_class, self.p_confusable = rng, p_class, p_confusable
+
+    def sentence(self, label: int) -> str:
+        rng = self.rng
+        roll = rng.random()
+        confusable = _confusable_with(label)
+        if roll < self.p_class:
+            verbs, objects = CLASS_VOCAB[label]
+        elif roll < self.p_class + self.p_confusable and confusable:
+            verbs, objects = CLASS_VOCAB[int(rng.choice(confusable))]
+        else:
+            verbs, objects = SHARED_VERBS, SHARED_OBJECTS
+        verb, obj = rng.choice(verbs), rng.choice(objects)
+        if rng.random() < 0.3:  # half-specific sentence: shared verb on a class object or vice versa
+            obj = rng.choice(CLASS_VOCAB[label][1] if rng.random() < 0.5 else SHARED_OBJECTS)
+        parts = [verb, obj]
+        if rng.random() < 0.7:
+            parts.append(rng.choice(PLACES))
+        if rng.random() < 0.8:
+            parts.append(rng.choice(HANDS))
+        return " ".join(parts) + "."
+
+    def caption(self, label: int) -> tuple[str, dict]:
+        """A segment caption and its per-annotator texts (median ~5 sentences, long tail)."""
+        n = int(np.clip(self.rng.lognormal(mean=1.5, sigma=0.9), 1, 200))
+        sentences = [self.sentence(label) for _ in range(n)]
+        split = int(self.rng.integers(1, n + 1))
+        texts = {"annotator_1": " ".join(sentences[:split])}
+        if split < n:
+            texts["annotator_2"] = " ".join(sentences[split:])
+        return " ".join(sentences), texts
+
+
+class _FeatureModel:
+    """Generative model of Omnivore-like window features for both views."""
+
+    def __init__(self, rng: np.random.Generator, latent_dim=64):
+        d = FEATURE_DIM
+        self.rng = rng
+        self.basis = np.linalg.qr(rng.standard_normal((d, latent_dim)))[0].T.astype(np.float32) * np.sqrt(
+            d / latent_dim
+        )
+        shared = rng.standard_normal((NUM_CLASSES, latent_dim))
+        view_specific = rng.standard_normal((NUM_CLASSES, latent_dim))
+        swap = rng.permutation(NUM_CLASSES)  # exo view of class c resembles ego view of class swap[c]
+        self.class_latent = {
+            "ego": 1.0 * shared + 1.0 * view_specific,
+            "exo": 1.0 * shared + 1.0 * view_specific[swap],
+        }
+        self.view_offset = {v: 1.5 * rng.standard_normal(d).astype(np.float32) for v in ("ego", "exo")}
+        self.background = rng.standard_normal(latent_dim)
+        self.take_scale, self.window_noise = 2.5, 4.0
+
+    def file_features(self, view: str, window_labels: np.ndarray) -> np.ndarray:
+        """Features of one take-camera file, shape (N, 1, 1536) float32; label -1 = between keysteps."""
+        rng = self.rng
+        latent = np.where(window_labels[:, None] >= 0, self.class_latent[view][window_labels], self.background)
+        latent = latent + self.take_scale * rng.standard_normal(latent.shape[1])  # take/camera nuisance
+        latent = latent + 1.5 * rng.standard_normal(latent.shape)  # window-level latent jitter
+        rows = latent.astype(np.float32) @ self.basis * 0.1 + self.view_offset[view] * 0.1
+        rows += self.window_noise * 0.1 * rng.standard_normal(rows.shape, dtype=np.float32)
+        return rows[:, None, :]
+
+
+def _split_counts(total: int, parts: int, rng) -> np.ndarray:
+    """`total` split into `parts` positive integers with some spread."""
+    weights = rng.uniform(0.6, 1.4, parts)
+    counts = np.maximum(1, np.floor(weights / weights.sum() * total)).astype(int)
+    while counts.sum() < total:
+        counts[rng.integers(parts)] += 1
+    while counts.sum() > total:
+        i = int(np.argmax(counts))
+        counts[i] -= 1
+    return counts
+
+
+def _make_take(rng, n_segments: int, minutes: tuple[float, float], class_p) -> dict:
+    duration = float(rng.uniform(*minutes)) * 60
+    lengths = rng.lognormal(0.0, 0.5, n_segments)
+    gaps = rng.uniform(0.2, 1.0, n_segments + 1)
+    scale = duration / (lengths.sum() + gaps.sum())
+    t, segments = gaps[0] * scale, []
+    for i in range(n_segments):
+        start, end = t, t + lengths[i] * scale
+        segments.append(
+            {
+                "index": i,
+                "start": round(start, 3),
+                "end": round(end, 3),
+                "label": int(rng.choice(NUM_CLASSES, p=class_p)),
+            }
+        )
+        t = end + gaps[i + 1] * scale
+    uid = "".join(rng.choice(list("0123456789abcdef"), 32))
+    take_uid = f"{uid[:8]}-{uid[8:12]}-{uid[12:16]}-{uid[16:20]}-{uid[20:]}"
+    best = (
+        None
+        if rng.random() < 0.05
+        else {"cam_id": str(rng.choice(EXO_CAMERAS)), "score": round(float(rng.random()), 3)}
+    )
+    return {
+        "uid": take_uid,
+        "frames": int(duration * FPS),
+        "segments": segments,
+        "best_exo": best,
+        "ego_cam": str(rng.choice(EGO_CAMERAS, p=[0.8, 0.2])),
+    }
+
+
+def _feature_file(take: dict, view: str) -> str:
+    if view == "ego":
+        cam = take["ego_cam"]
+    else:
+        cam = (take["best_exo"] or {"cam_id": "cam01"})["cam_id"] + "_0"
+    return f"{FEATURE_SUBDIR}/{take['uid']}_{cam}.pt"
+
+
+def _empty_split() -> dict:
+    return {"clips": [], "annotations": [], "metadata": [], "descriptions": []}
+
+
+def _add_segment(split: dict, take: dict, seg: dict, view: str, windows, caption=None):
+    sid = segment_id(take["uid"], seg["index"])
+    idx = overlapping_windows(windows, int(seg["start"] * FPS), int(np.ceil(seg["end"] * FPS)))
+    cam_file = _feature_file(take, view)
+    split["clips"].append(
+        {
+            "id": sid,
+            "video_file_name": f"takes/{take['uid']}/{Path(cam_file).stem.removeprefix(take['uid'] + '_')}.mp4",
+            "feature_file_name": cam_file,
+            "feature_indices": idx,
+            "frame_indices": [list(windows[i]) for i in idx],
+        }
+    )
+    split["annotations"].append({"segment_id": sid, "category": seg["label"], "class_name": CLASS_NAMES[seg["label"]]})
+    split["metadata"].append(
+        {
+            "segment_id": sid,
+            "start_time": seg["start"],
+            "end_time": seg["end"],
+            "take_uid": take["uid"],
+            "segment_index": seg["index"],
+            "best_exo": take["best_exo"],
+        }
+    )
+    text, texts = caption if caption else ("", {})
+    split["descriptions"].append({"segment_id": sid, "text_caption": text, "annotator_texts": texts})
+
+
+def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0) -> Path:
+    """Write a synthetic Ego2Exo copy (official layout) to `out_dir`; the folder appears only when complete."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
+    cfg = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    class_p = np.asarray(REAL_CLASS_COUNTS, dtype=float) ** cfg.class_weight_power
+    class_p /= class_p.sum()
+    captions = _CaptionWriter(np.random.default_rng([seed, 1]))
+    features = _FeatureModel(np.random.default_rng([seed, 2]))
+    splits = {name: _empty_split() for name in ("exo_train", "exo_val", "ego_train", "ego_val")}
+    train_takes = [
+        _make_take(rng, n, cfg.take_minutes, class_p) for n in _split_counts(cfg.train_segments, cfg.train_takes, rng)
+    ]
+    val_takes = [
+        _make_take(rng, n, cfg.take_minutes, class_p) for n in _split_counts(cfg.val_segments, cfg.val_takes, rng)
+    ]
+
+    # Train segments go to exactly one view (~55 % exo, official totals), val segments to both.
+    train_segments = [(t, s) for t in train_takes for s in t["segments"]]
+    n_exo = round(EXO_TRAIN_SHARE * len(train_segments))
+    exo_mask = np.zeros(len(train_segments), bool)
+    exo_mask[rng.permutation(len(train_segments))[:n_exo]] = True
+    view_of = {(t["uid"], s["index"]): "exo" if exo_mask[i] else "ego" for i, (t, s) in enumerate(train_segments)}
+
+    with atomic_directory(out_dir) as tmp:
+        (tmp / FEATURE_SUBDIR).mkdir(parents=True)
+        takes = [(t, "train") for t in train_takes] + [(t, "val") for t in val_takes]
+        for take, part in tqdm(takes, desc=f"synth {scale}", unit="take", leave=False):
+            windows = feature_windows(take["frames"])
+            for view in ("ego", "exo"):
+                segs = [s for s in take["segments"] if part == "val" or view_of[(take["uid"], s["index"])] == view]
+                for seg in segs:
+                    caption = captions.caption(seg["label"]) if part == "train" else None
+                    _add_segment(splits[f"{view}_{part}"], take, seg, view, windows, caption)
+                window_labels = np.full(len(windows), -1)
+                centres = np.array([(s + e) / 2 / FPS for s, e in windows])
+                for seg in take["segments"]:
+                    window_labels[(centres >= seg["start"]) & (centres < seg["end"])] = seg["label"]
+                rows = features.file_features(view, window_labels)
+                torch.save(torch.from_numpy(rows), tmp / _feature_file(take, view))
+        for split in splits.values():  # the official lists are not guaranteed to share an order
+            for name in ("annotations", "descriptions"):
+                rng.shuffle(split[name])
+        meta = {"categories": [{"category_name": n, "category_id": i} for i, n in enumerate(CLASS_NAMES)], **splits}
+        with open(tmp / METADATA_FILE, "w", encoding="utf-8") as f:
+            json.dump(meta, f)
+    return Path(out_dir)

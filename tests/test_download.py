@@ -19,6 +19,7 @@ from ego2exo_hf.data import download
 from ego2exo_hf.data.download import CHECKSUM_FILE, add_download_parser, official_train_takes
 from ego2exo_hf.data.official import read_metadata
 from ego2exo_hf.data.synthetic import write_synthetic
+from ego2exo_hf.data.verify import verify_data_dir
 from ego2exo_hf.errors import Ego2ExoError
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -219,6 +220,7 @@ def test_features_in_batches(remote, data, fake_egoexo, capsys):
     assert all(c[:4] == ["-o", str(data), "--parts", "features/omnivore_video"] for c in calls)
     assert all(c[-1] == "-y" for c in calls)
     assert feature_files(data) == feature_files(remote)
+    assert verify_data_dir(data, progress=False).ok
     out, err = capsys.readouterr()
     assert "all feature files are present and valid" in out
     assert "warning: the train takes" in err  # synthetic takes are not the benchmark's 249
@@ -323,7 +325,15 @@ def test_bad_parts_are_refused(data):
         cli("--data_dir", data, "--parts", "features/maws_clip_2b")
 
 
-def test_official_train_takes_ship_with_the_package():
+def test_official_train_takes_ship_with_the_package(capsys):
     takes = official_train_takes()
     assert len(takes) == len(set(takes)) == 249
     assert takes[0] == "fce858fe-d30b-4a72-822d-79c92d29971e"
+
+    records = [{"take_uid": t} for t in takes]
+    meta = {"ego_train": records[::2], "exo_train": records[1::2]}
+    download.check_train_takes(meta, "ego2exo.json")
+    assert capsys.readouterr().err == ""
+    meta["exo_train"].pop()
+    download.check_train_takes(meta, "ego2exo.json")
+    assert "1 missing" in capsys.readouterr().err

@@ -175,24 +175,23 @@ def official_train_takes() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def expected_feature_files(data_dir) -> dict[str, set[str]]:
-    """`{take_uid: {feature_file_name, ...}}` over all splits of `<data_dir>/ego2exo.json`."""
+def expected_feature_files(meta: dict[str, list[dict]]) -> dict[str, set[str]]:
+    """`{take_uid: {feature_file_name, ...}}` over all splits of `read_metadata`'s output."""
     files: dict[str, set[str]] = {}
-    for records in read_metadata(data_dir).values():
+    for records in meta.values():
         for record in records:
             files.setdefault(record["take_uid"], set()).add(record["feature_file_name"])
     return files
 
 
-def check_train_takes(data_dir) -> None:
+def check_train_takes(meta: dict[str, list[dict]], path) -> None:
     """Warn when the train takes of the metadata are not the 249 of the benchmark."""
-    meta = read_metadata(data_dir, splits=[s for s in SPLITS if s.endswith("_train")])
-    found = {r["take_uid"] for records in meta.values() for r in records}
+    found = {r["take_uid"] for split in SPLITS if split.endswith("_train") for r in meta[split]}
     official = set(official_train_takes())
     if found != official:
         missing, extra = sorted(official - found), sorted(found - official)
         print(
-            f"warning: the train takes of {Path(data_dir) / METADATA_FILE} are not the {len(official)} "
+            f"warning: the train takes of {path} are not the {len(official)} "
             f"of the Ego2Exo benchmark ({len(missing)} missing, e.g. {missing[:2]}; {len(extra)} extra, e.g. "
             f"{extra[:2]}): results on this copy are not comparable to the published ones",
             file=sys.stderr,
@@ -275,9 +274,10 @@ def download_features(data_dir, *, parts=(FEATURE_PART,), batch_size=20, egoexo=
     when one is asked for every take is passed on and `egoexo` skips the files it already has.
     """
     data_dir = Path(data_dir)
-    expected = expected_feature_files(data_dir)
-    check_train_takes(data_dir)
-    with_features = FEATURE_PART in parts
+    meta = read_metadata(data_dir)
+    check_train_takes(meta, data_dir / METADATA_FILE)
+    expected = expected_feature_files(meta)
+    with_features, todo = FEATURE_PART in parts, {}
     if with_features:
         todo = incomplete_takes(data_dir, expected)
         complete = len(expected) - len(todo)
@@ -298,8 +298,8 @@ def download_features(data_dir, *, parts=(FEATURE_PART,), batch_size=20, egoexo=
             output = f"{result.stdout}\n{result.stderr}"
             if any(marker in output for marker in CREDENTIAL_ERRORS):
                 raise Ego2ExoError(
-                    f"`egoexo` could not access Ego-Exo4D with your credentials:\n{_tail(output)}\n"
-                    f"{LICENCE_HELP}. Files already downloaded are kept"
+                    f"`egoexo` could not access Ego-Exo4D (credentials missing, wrong or expired, or no "
+                    f"connection):\n{_tail(output)}\n{LICENCE_HELP}. Files already downloaded are kept"
                 )
             if result.returncode != 0:
                 failed.extend(batch)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,6 +92,16 @@ def test_metadata_revision_from_cache(remote, hub_cache, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         cli("--data_dir", tmp_path / "data", "--revision", "v3", "--skip_features")
     assert exit_info.value.code == 2
+
+
+def test_offline_from_the_environment(remote, tmp_path):
+    """The documented route: HF_HUB_OFFLINE=1 and HF_HUB_CACHE in the environment of a fresh process."""
+    cache = tmp_path / "env_cache"
+    populate_cache(cache, remote / METADATA_FILE)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}
+    code = "import sys; from ego2exo_hf.data.download import download_metadata; download_metadata(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], env=env, check=True, capture_output=True)
+    assert sha256(tmp_path / "data" / METADATA_FILE) == sha256(remote / METADATA_FILE)
 
 
 def test_offline_without_cache_says_so(hub_cache, tmp_path, capsys):

@@ -335,8 +335,11 @@ def add_download_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "download",
         help="download ego2exo.json and the Omnivore features of its takes",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            f"Fetch {METADATA_FILE} from the Hub dataset {HUB_DATASET_REPO}, then the Omnivore features of its "
+            "takes with Meta's `egoexo` (Ego-Exo4D licence and AWS credentials needed). Resumable: run it "
+            "again after a failure and complete takes are skipped."
+        ),
     )
     parser.add_argument("--data_dir", required=True, help="where the official layout is written")
     parser.add_argument("--revision", default=None, help=f"revision of {HUB_DATASET_REPO} (default: main)")
@@ -346,7 +349,8 @@ def add_download_parser(subparsers) -> argparse.ArgumentParser:
         nargs="+",
         choices=PARTS,
         default=[FEATURE_PART],
-        help="egoexo parts: the features (default) and/or the videos (takes, downscaled_takes/448)",
+        metavar="PART",
+        help=f"egoexo parts: {FEATURE_PART} (default) and/or the videos: {', '.join(VIDEO_PARTS)}",
     )
     parser.add_argument("--batch_size", type=int, default=20, help="take UIDs per egoexo call")
     parser.add_argument("--skip_features", action="store_true", help="only fetch the metadata")

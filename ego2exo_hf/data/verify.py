@@ -60,12 +60,8 @@ def verify_data_dir(data_dir, splits=SPLITS, progress: bool = True) -> VerifyRep
     meta = read_metadata(data_dir, splits)
     sizes = {split: len(split_records) for split, split_records in meta.items()}
     report = VerifyReport(totals=sizes, complete=dict(sizes))
-    records = [
-        {**record, "split": split} for split, split_records in meta.items() for record in split_records
-    ]
-    for file_name, group in tqdm(
-        group_by_feature_file(records), desc="verify", unit="file", disable=not progress
-    ):
+    records = [{**record, "split": split} for split, split_records in meta.items() for record in split_records]
+    for file_name, group in tqdm(group_by_feature_file(records), desc="verify", unit="file", disable=not progress):
         kind, detail, rows = _file_problem(data_dir / file_name)
         bad: dict[tuple[str, str], list[dict]] = {}
         for record in group:
@@ -99,8 +95,10 @@ def add_verify_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "verify",
         help="check that every feature file the metadata references is present and valid",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Check the metadata and every feature file it references (present, loadable, 1536 wide, long enough "
+            "for every segment); print complete segments per split and every problem; exit 1 if any."
+        ),
     )
     parser.add_argument("--data_dir", required=True, help="folder holding ego2exo.json and features/")
     parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="splits to check")

@@ -1,0 +1,90 @@
+"""LaGTran's video-stage classifier as a Transformers model: pooled segment feature -> 24 keystep logits."""
+
+import torch
+from huggingface_hub.dataclasses import strict
+from torch import nn
+from transformers import PreTrainedConfig, PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from ..constants import FEATURE_DIM, ID2LABEL
+
+
+@strict
+class FeatureClassifierConfig(PreTrainedConfig):
+    r"""Configuration of [`FeatureClassifier`].
+
+    Args:
+        feature_dim: width of the input feature vector (1536 for Omnivore Swin-L).
+        hidden_dim: width of the hidden layer (256 in the paper).
+        hidden_init_std / hidden_init_bias: init of the hidden layer, N(0, 0.005) and 0.1 in the paper.
+        classifier_init_std: init std of the output layer, N(0, 0.01) with bias 0 in the paper.
+        id2label: class names; defaults to the 24 Ego2Exo keysteps.
+
+    Example:
+    ```python
+    >>> from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+    >>> model = FeatureClassifier(FeatureClassifierConfig())
+    >>> model.config.num_labels
+    24
+    ```"""
+
+    model_type = "ego2exo_feature_classifier"
+
+    feature_dim: int = FEATURE_DIM
+    hidden_dim: int = 256
+    hidden_init_std: float = 0.005
+    hidden_init_bias: float = 0.1
+    classifier_init_std: float = 0.01
+
+    def __post_init__(self, **kwargs):
+        if self.id2label is None and kwargs.get("num_labels") is None:
+            self.id2label = dict(ID2LABEL)
+            self.label2id = {name: i for i, name in self.id2label.items()}
+        super().__post_init__(**kwargs)
+
+
+class FeatureClassifier(PreTrainedModel):
+    """Linear(feature_dim, 256) -> BatchNorm1d -> ReLU -> Linear(256, num_labels), with the paper's init.
+
+    `forward(features, labels=None)` takes pooled segment features (batch x feature_dim) and returns a
+    `SequenceClassifierOutput` with `logits` (and the cross-entropy `loss` when `labels` are given).
+    """
+
+    config_class = FeatureClassifierConfig
+    base_model_prefix = "ego2exo_feature_classifier"
+    main_input_name = "features"
+
+    def __init__(self, config: FeatureClassifierConfig):
+        super().__init__(config)
+        self.hidden = nn.Linear(config.feature_dim, config.hidden_dim)
+        self.norm = nn.BatchNorm1d(config.hidden_dim)
+        self.activation = nn.ReLU()
+        self.classifier = nn.Linear(config.hidden_dim, config.num_labels)
+        self.post_init()
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        # `transformers.initialization` skips tensors already loaded by `from_pretrained`.
+        if module is self.hidden:
+            init.normal_(module.weight, std=self.config.hidden_init_std)
+            init.constant_(module.bias, self.config.hidden_init_bias)
+        elif module is self.classifier:
+            init.normal_(module.weight, std=self.config.classifier_init_std)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm1d):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+            if module.running_mean is not None:
+                init.zeros_(module.running_mean)
+                init.ones_(module.running_var)
+                init.zeros_(module.num_batches_tracked)
+
+    def forward(
+        self, features: torch.Tensor, labels: torch.Tensor | None = None, **kwargs
+    ) -> SequenceClassifierOutput:
+        if features.shape[-1] != self.config.feature_dim:
+            raise ValueError(f"features are {features.shape[-1]}-d, expected {self.config.feature_dim}")
+        logits = self.classifier(self.activation(self.norm(self.hidden(features))))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)

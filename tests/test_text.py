@@ -1,0 +1,278 @@
+"""Text stage: train_text.py end to end on tiny synthetic data with a tiny BERT, sampler, selection slice,
+default-model resolution and every bad input (one-line error, exit != 0, nothing written)."""
+
+import collections
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from text_model_fixture import make_tiny_bert
+
+from ego2exo_hf.constants import DEFAULT_TEXT_MODEL, ID2LABEL, NUM_CLASSES
+from ego2exo_hf.data import load_ego2exo, read_pseudo_labels
+from ego2exo_hf.data.pseudo_labels import align_pseudo_labels
+from ego2exo_hf.training import text
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "train_text.py"
+FAST = ["--max_steps", "12", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16", "--eval_steps", "4",
+        "--save_steps", "4", "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip
+
+
+def stage_args(data_dir, model, output_dir, *extra) -> list[str]:
+    return ["--data_dir", str(data_dir), "--model_name_or_path", str(model), "--output_dir", str(output_dir),
+            *FAST, *extra]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="module")
+def text_run(tiny_data_dir, tiny_bert, tmp_path_factory):
+    """One real run of the script (exo -> ego) in a fresh process."""
+    output_dir = tmp_path_factory.mktemp("run") / "text_exo_ego"
+    args = stage_args(tiny_data_dir, tiny_bert, output_dir, "--source", "exo", "--target", "ego")
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return output_dir, result
+
+
+@pytest.fixture(scope="module")
+def splits(tiny_data_dir):
+    return load_ego2exo(tiny_data_dir, config="text")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("train_text_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------------------------- the run
+def test_checkpoint_reloads_with_auto_classes(text_run):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    output_dir, _ = text_run
+    assert (output_dir / "model.safetensors").is_file()
+    model = AutoModelForSequenceClassification.from_pretrained(output_dir)
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    assert model.config.num_labels == NUM_CLASSES
+    assert model.config.id2label == ID2LABEL
+    logits = model(**tokenizer(["picks the knife with his right hand."], return_tensors="pt")).logits
+    assert logits.shape == (1, NUM_CLASSES)
+    card = (output_dir / "README.md").read_text()
+    assert "exo->ego" in card and "text-classification" in card
+
+
+def test_metrics_file(text_run, splits):
+    output_dir, result = text_run
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    for key in ("top1", "top5", "mean_class"):
+        assert 0.0 <= metrics["source_heldout"][key] <= 100.0
+    assert metrics["source_heldout"]["top1"] <= metrics["source_heldout"]["top5"]
+    assert metrics["source"]["num_train"] + metrics["source"]["num_heldout"] == len(splits["exo_train"])
+    assert metrics["target_train_analysis"]["uses_target_labels"] is True
+    assert metrics["pseudo_labels"]["count"] == metrics["pseudo_labels"]["kept"] == len(splits["ego_train"])
+    assert json.loads(result.stdout.strip().splitlines()[-1])["direction"] == "exo->ego"
+
+
+def test_pseudo_labels_cover_every_target_segment(text_run, splits):
+    output_dir, _ = text_run
+    txt = output_dir / "pseudo_labels" / "ego2exo_exo_ego.txt"
+    target_ids = splits["ego_train"]["segment_id"]
+    assert len(txt.read_text().splitlines()) == len(target_ids)
+    pseudo = read_pseudo_labels(txt)
+    assert set(pseudo) == set(target_ids)
+    labels = align_pseudo_labels(pseudo, target_ids, path=txt, split="ego_train")
+
+    table = datasets.Dataset.from_parquet(str(txt.with_suffix(".parquet")))
+    assert table["segment_id"] == target_ids
+    assert table["pseudo_label"] == labels
+    probabilities = np.asarray(table["probabilities"])
+    assert probabilities.shape == (len(target_ids), NUM_CLASSES)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), labels)
+    np.testing.assert_allclose(table["confidence"], probabilities.max(axis=1), atol=1e-6)
+
+
+def test_in_process_threshold_and_push(tiny_data_dir, tiny_bert, tmp_path, monkeypatch):
+    """`train_text(**kwargs)` (what `ego2exo demo` calls): confidence threshold, Hub push of the finished folder."""
+    pushed = []
+    monkeypatch.setattr(text, "push_folder", lambda folder, repo_id, **kw: pushed.append((Path(folder), repo_id)))
+    output_dir = tmp_path / "text_ego_exo"
+    metrics = text.train_text(
+        data_dir=str(tiny_data_dir), source="ego", target="exo", model_name_or_path=str(tiny_bert),
+        output_dir=str(output_dir), max_steps=3, heldout_fraction=0.0, confidence_threshold=0.06,
+        report_to="none", push_to_hub=True, hub_model_id="someone/ego2exo-text", disable_tqdm=True,
+    )  # fmt: skip
+    assert pushed == [(output_dir, "someone/ego2exo-text")]
+    assert "source_heldout" not in metrics and metrics["source"]["num_heldout"] == 0
+    counts = metrics["pseudo_labels"]
+    kept_lines = (output_dir / "pseudo_labels" / "ego2exo_ego_exo.txt").read_text().splitlines()
+    assert len(kept_lines) == counts["kept"] <= counts["count"]
+    table = datasets.Dataset.from_parquet(str(output_dir / "pseudo_labels" / "ego2exo_ego_exo.parquet"))
+    assert len(table) == counts["count"] and sum(table["kept"]) == counts["kept"]
+    assert all((c >= 0.06) == k for c, k in zip(table["confidence"], table["kept"]))
+
+
+# ---------------------------------------------------------------------------------------- building blocks
+def test_balanced_sampler_draws_classes_uniformly():
+    labels = [0] * 800 + [1] * 150 + [2] * 40 + [3] * 9 + [4]
+    lengths = np.random.default_rng(0).integers(3, 128, size=len(labels)).tolist()
+    for with_lengths in (None, lengths):
+        sampler = text.ClassBalancedSampler(labels, with_lengths, batch_size=16, seed=0)
+        draws = [i for _ in range(10) for i in sampler]
+        assert len(draws) == 10 * len(labels)
+        freq = collections.Counter(labels[i] for i in draws)
+        shares = np.array([freq[c] for c in range(5)]) / len(draws)
+        np.testing.assert_allclose(shares, 0.2, atol=0.02)
+    first_batch = [lengths[i] for i in list(sampler)[:16]]
+    assert max(first_batch) - min(first_batch) <= 20  # batches of similar length
+
+
+def test_trainer_sampler_switch(tiny_bert, tmp_path):
+    from torch.utils.data import RandomSampler
+
+    tokenizer, model = text.load_text_model(str(tiny_bert))
+    dataset = datasets.Dataset.from_dict({"text_caption": ["a b", "c"] * 8, "label": [0, 1] * 8})
+    dataset = text.tokenize(dataset, tokenizer, max_length=16)
+    for balanced, expected in ((True, text.ClassBalancedSampler), (False, RandomSampler)):
+        args = text.TextTrainingArguments(
+            output_dir=str(tmp_path), balanced_sampling=balanced, report_to="none", eval_strategy="no",
+            save_strategy="no", load_best_model_at_end=False,
+        )
+        trainer = text.CaptionTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+        assert isinstance(trainer._get_train_sampler(), expected)
+
+
+def test_stratified_heldout_keeps_every_class_in_train():
+    labels = [0] * 50 + [1] * 20 + [2] * 3 + [3]
+    train, heldout = text.stratified_heldout(labels, 0.1, seed=0)
+    assert sorted(train + heldout) == list(range(len(labels)))
+    held = collections.Counter(labels[i] for i in heldout)
+    assert held == {0: 5, 1: 2}
+    assert {labels[i] for i in train} == {0, 1, 2, 3}
+
+
+def test_default_model_resolves_to_bundled_copy(monkeypatch):
+    import huggingface_hub
+
+    bundled = text.bundled_minilm_path()
+    assert bundled is not None and (bundled / "model.safetensors").is_file()
+    assert text.resolve_model_path(DEFAULT_TEXT_MODEL) == str(bundled)  # tests run with HF_HUB_OFFLINE=1
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+    def unreachable(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", unreachable)
+    assert text.resolve_model_path(DEFAULT_TEXT_MODEL) == str(bundled)
+    assert text.resolve_model_path("distilbert-base-uncased") == "distilbert-base-uncased"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_arguments_from_a_file(tmp_path, suffix):
+    values = {"data_dir": "d", "source": "ego", "target": "exo", "output_dir": str(tmp_path / "o"),
+              "max_length": 64, "balanced_sampling": False, "learning_rate": 3e-5}  # fmt: skip
+    path = tmp_path / f"args{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(values))
+    else:
+        import yaml
+
+        path.write_text(yaml.safe_dump(values))
+    model_args, data_args, training_args = text.parse_text_args([str(path)])
+    assert (data_args.source, data_args.target, data_args.max_length) == ("ego", "exo", 64)
+    assert training_args.balanced_sampling is False and training_args.learning_rate == 3e-5
+    assert model_args.model_name_or_path == DEFAULT_TEXT_MODEL
+
+
+# --------------------------------------------------------------------------------------------- bad input
+def assert_one_line_error(stderr: str, message: str) -> None:
+    """Progress bars may precede it, but the error is one line, the last one, with no traceback."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    assert lines[-1].startswith("error: ") and message in lines[-1], stderr
+    assert sum("error" in line.lower() for line in lines) == 1, stderr
+
+
+def _empty_source_captions(data_dir, tmp_path):
+    meta = json.loads((data_dir / "ego2exo.json").read_text())
+    for description in meta["exo_train"]["descriptions"]:
+        description["text_caption"] = ""
+    (data_dir / "ego2exo.json").write_text(json.dumps(meta))
+    return {}
+
+
+def _five_class_checkpoint(data_dir, tmp_path):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    bert = make_tiny_bert(tmp_path / "base")
+    path = tmp_path / "five-classes"
+    config = AutoConfig.from_pretrained(bert, num_labels=5)
+    AutoModelForSequenceClassification.from_config(config).save_pretrained(path)
+    AutoTokenizer.from_pretrained(bert).save_pretrained(path)
+    return {"model": path}
+
+
+def _output_below_a_file(data_dir, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    return {"output_dir": tmp_path / "a_file" / "run"}
+
+
+BAD_INPUTS = {
+    "unknown source": (None, ["--source", "top", "--target", "ego"], "--source must be one of"),
+    "equal source and target": (None, ["--source", "ego", "--target", "ego"], "must differ"),
+    "empty source captions": (_empty_source_captions, [], "every source caption is empty"),
+    "num_labels mismatch": (_five_class_checkpoint, [], "classifier with 5 labels"),
+    "unwritable output dir": (_output_below_a_file, [], "not writable"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_one_line_error_nothing_written(case, tiny_copy, tiny_bert, tmp_path, capsys):
+    prepare, extra, message = BAD_INPUTS[case]
+    paths = {"model": tiny_bert, "output_dir": tmp_path / "out"}
+    paths.update(prepare(tiny_copy, tmp_path) if prepare else {})
+    args = stage_args(tiny_copy, paths["model"], paths["output_dir"], *extra)
+    with pytest.raises(SystemExit) as exit_info:
+        load_script().main(args)
+    assert exit_info.value.code not in (0, None)
+    assert_one_line_error(capsys.readouterr().err, message)
+    assert not Path(paths["output_dir"]).exists()
+
+
+def test_bad_input_exit_code_from_a_fresh_process(tiny_data_dir, tmp_path):
+    args = ["--data_dir", str(tiny_data_dir), "--source", "exo", "--target", "exo", "--output_dir", str(tmp_path / "o")]
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "--source and --target must differ (both are 'exo')")
+    assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------------------------------------- slow
+@pytest.mark.slow
+def test_bundled_minilm_end_to_end(tiny_data_dir, tmp_path):
+    """The default backbone (bundled all-MiniLM-L6-v2, no network) through the whole script."""
+    from transformers import AutoModelForSequenceClassification
+
+    output_dir = tmp_path / "minilm"
+    args = ["--data_dir", str(tiny_data_dir), "--output_dir", str(output_dir), "--max_steps", "8",
+            "--eval_steps", "4", "--save_steps", "4", "--report_to", "none"]  # fmt: skip
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    assert metrics["model"]["loaded_from"] == str(text.bundled_minilm_path())
+    model = AutoModelForSequenceClassification.from_pretrained(output_dir)
+    assert model.config.hidden_size == 384 and model.config.num_labels == NUM_CLASSES
+    assert len(read_pseudo_labels(output_dir / "pseudo_labels" / "ego2exo_exo_ego.txt")) == metrics["target"][
+        "num_segments"
+    ]

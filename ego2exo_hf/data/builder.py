@@ -158,4 +158,13 @@ def load_ego2exo(data_dir, config: str = "pooled", cache_dir=None, num_proc=None
         if cause is not None:
             raise cause from None
         raise
-    return builder.as_dataset()
+    # `as_dataset` cannot read a split with no examples (e.g. the empty val splits of a captions-only folder).
+    features = builder.info.features
+    return datasets.DatasetDict(
+        {
+            split: builder.as_dataset(split=split)
+            if builder.info.splits[split].num_examples
+            else datasets.Dataset.from_dict({name: [] for name in features}, features=features)
+            for split in builder.info.splits
+        }
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from accelerate.logging import get_logger
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from safetensors.torch import load_file, save_file
@@ -119,6 +119,8 @@ def check_args(args: VideoTrainingArguments) -> None:
         raise Ego2ExoError(f"--source and --target are both {args.source!r}: choose two different domains")
     if args.method == "lagtran" and not args.pseudo_labels:
         raise Ego2ExoError("--method lagtran needs --pseudo_labels (the text stage writes them)")
+    if args.method == "lagtran" and not Path(args.pseudo_labels).is_file():
+        read_pseudo_labels(args.pseudo_labels)  # raises the reader's one-line "not found" error
     if args.push_to_hub and not args.hub_model_id:
         raise Ego2ExoError("--push_to_hub needs --hub_model_id <user>/<name>")
     counts = ("num_iterations", "batch_size", "val_every", "checkpoint_every", "logging_steps", "eval_batch_size")
@@ -436,7 +438,9 @@ def train_video(args: VideoTrainingArguments) -> dict:
     model.train()
     progress = tqdm(total=args.num_iterations, initial=start, desc=f"video {args.method}",
                     disable=not accelerator.is_local_main_process)
+    # Sums since the last log point, reduced across processes only when logged (no per-step sync).
     running_loss, running_steps = torch.zeros((), device=accelerator.device), 0
+    running_examples = torch.zeros(2, dtype=torch.long, device=accelerator.device)  # source, target
     loop_seconds, tick = 0.0, time.perf_counter()
     for iteration, batch in enumerate(train_loader, start=start + 1):
         if use_target:  # each process holds [its source share | its target share] (see PairedBatchSampler)
@@ -453,6 +457,8 @@ def train_video(args: VideoTrainingArguments) -> dict:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         running_loss += loss.detach()
+        running_examples[0] += len(source_labels)
+        running_examples[1] += len(target_labels) if use_target else 0
         running_steps += 1
         progress.update(1)
 
@@ -461,9 +467,17 @@ def train_video(args: VideoTrainingArguments) -> dict:
         if log_now or val_now:
             loop_seconds += time.perf_counter() - tick
             mean_loss = (accelerator.reduce(running_loss, "mean") / running_steps).item()
+            source_seen, target_seen = (accelerator.reduce(running_examples, "sum") / running_steps).tolist()
+            record = {
+                "iteration": iteration,
+                "loss": mean_loss,
+                "lr": scheduler.get_last_lr()[0],
+                "source_examples_per_iteration": source_seen,  # over all processes
+                "target_examples_per_iteration": target_seen,
+            }
             running_loss.zero_()
+            running_examples.zero_()
             running_steps = 0
-            record = {"iteration": iteration, "loss": mean_loss, "lr": scheduler.get_last_lr()[0]}
             if val_now:
                 results = validate(iteration)
                 for name, values in results.items():
@@ -537,7 +551,8 @@ def write_video_card(output_dir, args: VideoTrainingArguments, metrics: dict, ta
     }
     return write_model_card(
         output_dir,
-        title=f"LaGTran video stage, Ego2Exo {direction} ({args.method})",
+        title=f"LaGTran video stage, Ego2Exo {direction} ({args.method})"
+        + (" [ORACLE selection on target val]" if args.selection == "target_val_oracle" else ""),
         summary="A feature classifier (Linear 1536->256, BatchNorm, ReLU, Linear 256->24) on mean-pooled "
         "Omnivore Swin-L video features of keystep segments, predicting 24 cooking keysteps.",
         metrics={"source_val": metrics["source_val"], "target_val": metrics["target_val"]},
@@ -551,7 +566,8 @@ def main(argv=None) -> dict:
     """Entry point of `train_video.py`: parse, train, report."""
     metrics = train_video(parse_args(argv))
     target = metrics["target_val"]
-    print(f"target val ({metrics['target']}): top-1 {target['top1']:.2f}, mean-class {target['mean_class']:.2f}")
+    if PartialState().is_main_process:
+        print(f"target val ({metrics['target']}): top-1 {target['top1']:.2f}, mean-class {target['mean_class']:.2f}")
     return metrics
 
 

@@ -1,0 +1,325 @@
+"""Video stage: model, sampler, accelerate loop, selection, resume, 2 processes, Hub push, bad inputs."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ego2exo_hf.constants import CLASS_NAMES, FEATURE_DIM, NUM_CLASSES
+from ego2exo_hf.data.samplers import PairedBatchSampler, ShuffledStream, class_balanced_weights
+from ego2exo_hf.errors import Ego2ExoError
+from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+from ego2exo_hf.training import video
+from ego2exo_hf.training.video import VideoTrainingArguments, inv_schedule, parse_args, train_video
+
+REPO = Path(__file__).resolve().parents[1]
+ITERATIONS = 200  # tiny data: ~100 source / ~100 target train segments, 72 val segments
+SMALL = dict(batch_size=16, val_every=50, checkpoint_every=100, logging_steps=25, report_to="none")
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny matrices: one intra-op thread is fastest, and avoids OpenMP spinning when the CPUs are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
+@pytest.fixture(scope="module")
+def splits(tiny_data_dir):
+    from ego2exo_hf.data import load_ego2exo
+
+    return load_ego2exo(tiny_data_dir, "pooled")
+
+
+@pytest.fixture(scope="module")
+def pseudo_labels(splits, tmp_path_factory):
+    """Correct pseudo-labels for exo -> ego (the true ego train labels) in the official format."""
+    from ego2exo_hf.data import write_pseudo_labels
+
+    path = tmp_path_factory.mktemp("pl") / "ego2exo_exo_ego.txt"
+    write_pseudo_labels(path, splits["ego_train"]["segment_id"], splits["ego_train"]["label"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def make_args(tiny_data_dir, pseudo_labels, tmp_path_factory):
+    def make(name, **overrides):
+        values = dict(
+            data_dir=str(tiny_data_dir),
+            output_dir=str(tmp_path_factory.mktemp(name)),
+            source="exo",
+            target="ego",
+            pseudo_labels=str(pseudo_labels),
+            num_iterations=ITERATIONS,
+            **SMALL,
+        )
+        values.update(overrides)
+        return VideoTrainingArguments(**values)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def lagtran_run(make_args):
+    """An uninterrupted lagtran run with source-val selection (reference for resume)."""
+    args = make_args("lagtran", selection="source_val")
+    return args, train_video(args)
+
+
+def read_log(output_dir):
+    return [json.loads(line) for line in (Path(output_dir) / "training_log.jsonl").read_text().splitlines()]
+
+
+# ---------------------------------------------------------------- model
+
+
+def test_model_head_init_and_auto_reload(tmp_path):
+    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+    model = FeatureClassifier(FeatureClassifierConfig())
+    assert [type(m).__name__ for m in (model.hidden, model.norm, model.activation, model.classifier)] == [
+        "Linear", "BatchNorm1d", "ReLU", "Linear"
+    ]  # fmt: skip
+    assert model.hidden.weight.shape == (256, FEATURE_DIM) and model.classifier.weight.shape == (NUM_CLASSES, 256)
+    assert model.hidden.weight.std().item() == pytest.approx(0.005, rel=0.05)
+    assert torch.all(model.hidden.bias == 0.1) and torch.all(model.classifier.bias == 0)
+    assert model.classifier.weight.std().item() == pytest.approx(0.01, rel=0.1)
+    assert model.config.id2label[0] == CLASS_NAMES[0] and model.config.label2id[CLASS_NAMES[23]] == 23
+
+    model.save_pretrained(tmp_path)
+    assert {"config.json", "model.safetensors"} <= {p.name for p in tmp_path.iterdir()}
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "ego2exo_feature_classifier"
+    for auto in (AutoModel, AutoModelForSequenceClassification):
+        reloaded = auto.from_pretrained(tmp_path).eval()
+        assert isinstance(reloaded, FeatureClassifier)
+        features = torch.randn(5, FEATURE_DIM)
+        torch.testing.assert_close(reloaded(features).logits, model.eval()(features).logits)
+
+    out = model.train()(torch.randn(4, FEATURE_DIM), labels=torch.tensor([0, 1, 2, 3]))
+    assert out.logits.shape == (4, NUM_CLASSES) and out.loss.ndim == 0
+    with pytest.raises(ValueError, match="768-d"):
+        model(torch.randn(4, 768))
+
+
+def test_inv_schedule_and_optimizer(make_args):
+    args = make_args("opt")
+    model = FeatureClassifier(FeatureClassifierConfig())
+    optimizer = video.build_optimizer(model, args)
+    group = optimizer.param_groups[0]
+    assert group["nesterov"] and group["momentum"] == 0.9 and group["weight_decay"] == 5e-4
+    assert group["lr"] == pytest.approx(0.003 * 10)
+    scheduler = inv_schedule(optimizer)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR)
+    for _ in range(1000):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.03 * (1 + 0.001 * 1000) ** -0.75)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def test_class_balanced_paired_batches_are_deterministic_and_sharded():
+    labels = torch.tensor([0] * 900 + [1] * 90 + [2] * 10)
+    weights = class_balanced_weights(labels, 3)
+    per_class_mass = torch.stack([weights[labels == c].sum() for c in range(3)])
+    assert torch.allclose(per_class_mass, torch.ones(3, dtype=weights.dtype))
+
+    sampler = PairedBatchSampler(labels, 50, batch_size=64, num_iterations=300, seed=1, num_shards=2)
+    batches = list(sampler)
+    assert len(batches) == 300 and all(len(b) == 128 for b in batches)
+    source = torch.cat([b.view(2, 2, 32)[:, 0].flatten() for b in batches])
+    target = torch.cat([b.view(2, 2, 32)[:, 1].flatten() for b in batches])
+    assert (source < 1000).all() and (target >= 1000).all()  # each shard: its source share, then its target share
+    counts = torch.bincount(labels[source], minlength=3).float() / len(source)
+    assert torch.allclose(counts, torch.full((3,), 1 / 3), atol=0.03)  # class-balanced despite 90:9:1
+
+    resumed = list(PairedBatchSampler(labels, 50, batch_size=64, num_iterations=300, seed=1, num_shards=2, start=123))
+    assert all(torch.equal(a, b) for a, b in zip(batches[123:], resumed))
+    stream = ShuffledStream(50, seed=3)
+    epochs = torch.cat([stream.batch(i, 64) for i in range(25)]).view(-1, 50)  # 1600 = 32 epochs of 50
+    assert all(torch.equal(row.sort().values, torch.arange(50)) for row in epochs)
+
+
+# ---------------------------------------------------------------- training
+
+
+def test_lagtran_beats_source_only_and_metrics_match_hand_computation(lagtran_run, make_args, splits):
+    args, metrics = lagtran_run
+    baseline = train_video(make_args("source_only", method="source_only", num_iterations=100))
+    assert metrics["target_val"]["top1"] > baseline["target_val"]["top1"] + 20
+    assert set(metrics) >= {"source_val", "target_val", "method", "source", "target", "num_iterations", "selection"}
+    assert (metrics["method"], metrics["source"], metrics["target"]) == ("lagtran", "exo", "ego")
+    assert metrics["selection"] == "source_val" and metrics["selected_iteration"] in (50, 100, 150, 200)
+
+    out = Path(args.output_dir)
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    model = FeatureClassifier.from_pretrained(out).eval()
+    for name, split in (("source_val", "exo_val"), ("target_val", "ego_val")):
+        table = splits[split].with_format("torch", columns=["features", "label"])[:]
+        with torch.no_grad():
+            predicted = model(table["features"]).logits.argmax(-1).numpy()
+        truth = table["label"].numpy()
+        per_class = [100 * np.mean(predicted[truth == c] == c) for c in range(NUM_CLASSES) if (truth == c).any()]
+        assert metrics[name]["num_examples"] == len(truth)
+        assert metrics[name]["top1"] == pytest.approx(100 * np.mean(predicted == truth))
+        assert metrics[name]["mean_class"] == pytest.approx(np.mean(per_class))
+        assert len(metrics[name]["per_class"]) == NUM_CLASSES
+
+    log = read_log(out)
+    assert [r["iteration"] for r in log] == list(range(25, ITERATIONS + 1, 25))
+    validated = [r for r in log if "target_val_top1" in r]
+    assert [r["iteration"] for r in validated] == [50, 100, 150, 200]
+    assert {"loss", "source_val_top1", "source_val_mean_class", "target_val_mean_class"} <= set(validated[0])
+    assert all(r["source_examples_per_iteration"] == r["target_examples_per_iteration"] == 16 for r in log)
+    card = (out / "README.md").read_text()
+    assert "lagtran" in card and "ego2exo_exo_ego.txt" in card and "best top-1 on source val" in card
+
+
+def test_resume_gives_the_same_final_model_and_metrics(lagtran_run, make_args):
+    reference_args, reference = lagtran_run
+    args = make_args("resumed", selection="source_val", num_iterations=100)  # "killed" after checkpoint 100
+    train_video(args)
+    checkpoints = Path(args.output_dir) / "checkpoints"
+    (checkpoints / ".checkpoint-150.tmp").mkdir()  # what a crash while saving leaves behind: ignored
+    resumed = train_video(replace(args, num_iterations=ITERATIONS, resume_from_checkpoint="latest"))
+
+    drop = ("train_ms_per_iteration",)
+    assert {k: v for k, v in resumed.items() if k not in drop} == {k: v for k, v in reference.items() if k not in drop}
+    ref_model = FeatureClassifier.from_pretrained(reference_args.output_dir)
+    new_model = FeatureClassifier.from_pretrained(args.output_dir)
+    for (name, a), b in zip(ref_model.state_dict().items(), new_model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert read_log(args.output_dir) == read_log(reference_args.output_dir)
+    assert sorted(p.name for p in checkpoints.iterdir() if not p.name.startswith(".")) == [
+        "checkpoint-100", "checkpoint-200"
+    ]  # fmt: skip
+
+
+def test_oracle_selection_is_labelled_and_push_reaches_the_upload(make_args, monkeypatch):
+    calls = []
+    monkeypatch.setattr(video, "push_folder", lambda folder, repo_id, **kw: calls.append((Path(folder), repo_id)))
+    args = make_args("oracle", selection="target_val_oracle", num_iterations=100, push_to_hub=True,
+                     hub_model_id="someone/ego2exo-video")  # fmt: skip
+    metrics = train_video(args)
+    assert metrics["selection"] == "target_val_oracle" and "upper bound" in metrics["oracle"]
+    card = (Path(args.output_dir) / "README.md").read_text()
+    assert "[ORACLE selection on target val]" in card and "upper bound" in card
+    assert calls == [(Path(args.output_dir), "someone/ego2exo-video")]
+    assert {"config.json", "model.safetensors", "README.md", "metrics.json"} <= {
+        p.name for p in Path(args.output_dir).iterdir()
+    }
+
+
+def test_arguments_from_yaml_file(tmp_path, make_args):
+    args = make_args("yaml")
+    path = tmp_path / "args.yaml"
+    path.write_text("".join(f"{k}: {v}\n" for k, v in vars(args).items() if v is not None))
+    assert parse_args([str(path)]) == args
+    assert parse_args(["--data_dir", "d", "--output_dir", "o", "--method", "source_only"]).num_iterations == 45001
+
+
+# ---------------------------------------------------------------- subprocesses: 2 processes, bad input
+
+
+def _env():
+    return {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+
+
+def test_two_cpu_processes_match_one(make_args, tmp_path):
+    args = make_args("two_procs", num_iterations=100)
+    single = train_video(replace(args, output_dir=str(tmp_path / "single")))
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        str(REPO / "train_video.py"), "--data_dir", args.data_dir, "--output_dir", args.output_dir,
+        "--pseudo_labels", args.pseudo_labels, "--num_iterations", "100", "--batch_size", "16",
+        "--val_every", "50", "--checkpoint_every", "100", "--logging_steps", "25",
+    ]  # fmt: skip
+    done = subprocess.run(command, env={**_env(), "ACCELERATE_USE_CPU": "1"}, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    double = json.loads((Path(args.output_dir) / "metrics.json").read_text())
+    for name in ("source_val", "target_val"):
+        assert double[name]["num_examples"] == single[name]["num_examples"] == 72  # whole split, exactly once
+        assert double[name]["top1"] == pytest.approx(single[name]["top1"], abs=10)
+    log = read_log(args.output_dir)
+    assert all(r["source_examples_per_iteration"] == r["target_examples_per_iteration"] == 16 for r in log)
+    assert (Path(args.output_dir) / "runs").is_dir()  # TensorBoard tracker
+    assert done.stdout.count("target val (ego)") == 1  # printed by the main process only
+
+
+def _bad_pseudo_labels(path, splits, kind):
+    ids, labels = list(splits["ego_train"]["segment_id"]), list(splits["ego_train"]["label"])
+    if kind == "missing":
+        ids, labels = ids[1:], labels[1:]
+    elif kind == "unknown":
+        ids, labels = ids + [12345], labels + [0]
+    elif kind == "out_of_range":
+        labels[0] = NUM_CLASSES
+    path.write_text("".join(f"{i} {label}\n" for i, label in zip(ids, labels)))
+    return path
+
+
+BAD_INPUTS = {
+    "missing_ids": ("pl:missing", [], "no pseudo-label for this target segment"),
+    "unknown_ids": ("pl:unknown", [], "not in the split"),
+    "label_out_of_range": ("pl:out_of_range", [], "outside 0..23"),
+    "pseudo_label_file_missing": ("pl:absent", [], "not found"),
+    "feature_width": (None, ["--feature_dim", "768"], "1536-d but the model expects 768"),
+    "same_domains": (None, ["--target", "exo"], "--source and --target are both 'exo'"),
+    "lagtran_without_pseudo_labels": ("pl:none", [], "needs --pseudo_labels"),
+    "resume_other_configuration": (None, ["--learning_rate", "0.01", "--resume_from_checkpoint", "latest"],
+                                   "different configuration: learning_rate=0.003"),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bad_runs(lagtran_run, splits, pseudo_labels, tmp_path_factory):
+    """Launch train_video.py once per bad input, all at once, and collect (returncode, stderr)."""
+    reference_args, _ = lagtran_run
+    root = tmp_path_factory.mktemp("bad")
+    procs = {}
+    for name, (pl, extra, _) in BAD_INPUTS.items():
+        output_dir = reference_args.output_dir if name == "resume_other_configuration" else str(root / name)
+        command = [sys.executable, str(REPO / "train_video.py"), "--data_dir", reference_args.data_dir,
+                   "--output_dir", output_dir, "--num_iterations", "20", "--batch_size", "16", "--report_to", "none"]
+        if pl is None:
+            command += ["--pseudo_labels", str(pseudo_labels)]
+        elif pl == "pl:absent":
+            command += ["--pseudo_labels", str(root / "nowhere.txt")]
+        elif pl != "pl:none":
+            command += ["--pseudo_labels", str(_bad_pseudo_labels(root / f"{name}.txt", splits, pl[3:]))]
+        if name == "resume_other_configuration":
+            command += ["--selection", "source_val"]
+        procs[name] = subprocess.Popen(command + extra, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)  # fmt: skip
+    return {name: (p.wait(timeout=300), p.communicate()[1]) for name, p in procs.items()}
+
+
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_bad_input_gives_one_line_error(bad_runs, name):
+    returncode, stderr = bad_runs[name]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert returncode != 0
+    assert lines and lines[-1].startswith("error: "), stderr[-2000:]
+    assert "Traceback" not in stderr and sum("error" in line.lower() for line in lines) == 1, stderr[-2000:]
+    assert BAD_INPUTS[name][2] in lines[-1]
+
+
+def test_bad_arguments_in_process(make_args):
+    with pytest.raises(Ego2ExoError, match="--hub_model_id"):
+        video.check_args(make_args("hub", push_to_hub=True))
+    with pytest.raises(Ego2ExoError, match="no checkpoint"):
+        train_video(make_args("nockpt", resume_from_checkpoint="latest"))

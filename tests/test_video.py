@@ -323,3 +323,13 @@ def test_bad_arguments_in_process(make_args):
         video.check_args(make_args("hub", push_to_hub=True))
     with pytest.raises(Ego2ExoError, match="no checkpoint"):
         train_video(make_args("nockpt", resume_from_checkpoint="latest"))
+
+
+def test_ego2exo_cli_train_video(make_args, capsys):
+    from ego2exo_hf.cli import main as cli_main
+
+    args = make_args("cli", method="source_only", num_iterations=20)
+    assert cli_main(["train-video", "--data_dir", args.data_dir, "--output_dir", args.output_dir,
+                     "--method", "source_only", "--num_iterations", "20", "--report_to", "none"]) == 0  # fmt: skip
+    assert "target val (ego)" in capsys.readouterr().out
+    assert json.loads((Path(args.output_dir) / "metrics.json").read_text())["method"] == "source_only"

@@ -30,7 +30,7 @@ from transformers import HfArgumentParser
 from ..constants import FEATURE_DIM, HUB_DATASET_REPO, PUBLISHED_RESULTS, split_name
 from ..data.pseudo_labels import align_pseudo_labels, read_pseudo_labels
 from ..data.samplers import PairedBatchSampler
-from ..errors import Ego2ExoError
+from ..errors import Ego2ExoError, exit_on_user_error
 from ..hub import push_folder, write_metrics, write_model_card
 from ..metrics import load_accuracy_metric
 from ..models import FeatureClassifier, FeatureClassifierConfig
@@ -562,16 +562,37 @@ def write_video_card(output_dir, args: VideoTrainingArguments, metrics: dict, ta
     )
 
 
-def main(argv=None) -> dict:
-    """Entry point of `train_video.py`: parse, train, report."""
-    metrics = train_video(parse_args(argv))
+def _train_and_report(args: VideoTrainingArguments) -> dict:
+    metrics = train_video(args)
     target = metrics["target_val"]
     if PartialState().is_main_process:
         print(f"target val ({metrics['target']}): top-1 {target['top1']:.2f}, mean-class {target['mean_class']:.2f}")
     return metrics
 
 
+def main(argv=None) -> dict:
+    """Entry point of `train_video.py`: parse, train, report."""
+    return _train_and_report(parse_args(argv))
+
+
+def add_train_video_parser(subparsers):
+    """`ego2exo train-video ...`: the same arguments as `train_video.py`."""
+    parent = HfArgumentParser(VideoTrainingArguments, add_help=False)
+    parser = subparsers.add_parser(
+        "train-video", parents=[parent], help="video stage: train the feature classifier (train_video.py)"
+    )
+    parser.set_defaults(func=run_train_video)
+    return parser
+
+
+@exit_on_user_error
+def run_train_video(namespace) -> int:
+    names = {f.name for f in dataclasses.fields(VideoTrainingArguments)}
+    _train_and_report(VideoTrainingArguments(**{k: v for k, v in vars(namespace).items() if k in names}))
+    return 0
+
+
 __all__ = [
-    "VideoTrainingArguments", "build_optimizer", "check_args", "inv_schedule", "load_video_data", "main",
-    "parse_args", "train_video",
+    "VideoTrainingArguments", "add_train_video_parser", "build_optimizer", "check_args", "inv_schedule",
+    "load_video_data", "main", "parse_args", "run_train_video", "train_video",
 ]  # fmt: skip

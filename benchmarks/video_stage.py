@@ -1,0 +1,128 @@
+"""Speed of the video stage's training loop against a bare PyTorch loop and a per-sample `torch.load` loader.
+
+    python benchmarks/video_stage.py [--scale full] [--iterations 2000] [--data_dir DIR]
+
+(1) `train_video`'s own loop (accelerate, paired class-balanced sampler, tqdm, logging), as timed by the
+    loop itself (`train_ms_per_iteration`: validation and checkpoints excluded);
+(a) the floor: a bare loop over the same in-memory tensors, same model, optimiser, schedule and batch
+    (64 + 64, source and target forwarded separately), indices from `torch.randint`;
+(b) the original's data path: a 4-worker `DataLoader` per domain whose `__getitem__` `torch.load`s the
+    segment's whole take feature file and averages its rows.
+Prints one JSON object on the last line.
+"""
+
+import argparse
+import itertools
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ego2exo_hf.data import load_ego2exo, write_pseudo_labels, write_synthetic
+from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+from ego2exo_hf.training.video import VideoTrainingArguments, build_optimizer, inv_schedule, train_video
+
+
+class PerSampleFeatures(Dataset):
+    """The original's loader: every sample re-reads its take's feature file."""
+
+    def __init__(self, data_dir, split):
+        self.data_dir = Path(data_dir)
+        self.rows = split.select_columns(["feature_file_name", "feature_indices", "label"]).to_list()
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        row = self.rows[i]
+        table = torch.load(self.data_dir / row["feature_file_name"], weights_only=True).reshape(-1, 1536)
+        return table[row["feature_indices"]].mean(0), row["label"]
+
+
+def train_step(model, optimizer, scheduler, xs, ys, xt, yt):
+    loss = model(xs, labels=ys).loss + model(xt, labels=yt).loss
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def new_model(args):
+    model = FeatureClassifier(FeatureClassifierConfig()).train()
+    optimizer = build_optimizer(model, args)
+    return model, optimizer, inv_schedule(optimizer)
+
+
+def bare_loop_ms(args, source, target, iterations, batch):
+    model, optimizer, scheduler = new_model(args)
+    (fs, ls), (ft, lt) = source, target
+    for it in range(iterations + 20):
+        if it == 20:  # warm-up done
+            start = time.perf_counter()
+        i, j = torch.randint(len(ls), (batch,)), torch.randint(len(lt), (batch,))
+        train_step(model, optimizer, scheduler, fs[i], ls[i], ft[j], lt[j])
+    return 1000 * (time.perf_counter() - start) / iterations
+
+
+def per_sample_ms(args, data_dir, splits, iterations, batch, workers=4):
+    model, optimizer, scheduler = new_model(args)
+    loaders = [
+        DataLoader(PerSampleFeatures(data_dir, splits[name]), batch_size=batch, shuffle=True, drop_last=True,
+                   num_workers=workers, persistent_workers=True)
+        for name in ("exo_train", "ego_train")
+    ]  # fmt: skip
+    streams = [itertools.chain.from_iterable(itertools.repeat(loader)) for loader in loaders]
+    warmup = 2
+    for it in range(iterations + warmup):
+        if it == warmup:  # workers started, first batches out
+            start = time.perf_counter()
+        (xs, ys), (xt, yt) = next(streams[0]), next(streams[1])
+        train_step(model, optimizer, scheduler, xs, ys, xt, yt)
+    return 1000 * (time.perf_counter() - start) / iterations
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "full"])
+    parser.add_argument("--data_dir", help="existing copy to use instead of writing synthetic data")
+    parser.add_argument("--iterations", type=int, default=2000, help="iterations of the loop and of (a)")
+    parser.add_argument("--per_sample_iterations", type=int, default=20, help="iterations of (b)")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: 2-core box)")
+    opts = parser.parse_args()
+    torch.set_num_threads(opts.threads)
+
+    work = Path(tempfile.mkdtemp(prefix="ego2exo-bench-"))
+    data_dir = Path(opts.data_dir) if opts.data_dir else write_synthetic(work / opts.scale, opts.scale, seed=0)
+    splits = load_ego2exo(data_dir, "pooled")
+    pseudo = write_pseudo_labels(work / "pl.txt", splits["ego_train"]["segment_id"], splits["ego_train"]["label"])
+    args = VideoTrainingArguments(
+        data_dir=str(data_dir), output_dir=str(work / "run"), source="exo", target="ego", pseudo_labels=str(pseudo),
+        num_iterations=opts.iterations, val_every=10**9, checkpoint_every=10**9, logging_steps=100, report_to="none",
+    )  # fmt: skip
+    loop = train_video(args)["train_ms_per_iteration"]
+
+    def tensors(name):
+        table = splits[name].with_format("torch", columns=["features", "label"])[:]
+        return table["features"], table["label"]
+
+    bare = bare_loop_ms(args, tensors("exo_train"), tensors("ego_train"), opts.iterations, args.batch_size)
+    per_sample = per_sample_ms(args, data_dir, splits, opts.per_sample_iterations, args.batch_size)
+    print(json.dumps({
+        "scale": opts.scale if not opts.data_dir else str(data_dir),
+        "train_segments": {"exo": len(splits["exo_train"]), "ego": len(splits["ego_train"])},
+        "iterations": opts.iterations,
+        "per_sample_iterations": opts.per_sample_iterations,
+        "threads": opts.threads,
+        "ms_per_iter": round(loop, 3),
+        "bare_ms_per_iter": round(bare, 3),
+        "per_sample_load_ms_per_iter": round(per_sample, 1),
+        "ratio_vs_bare": round(loop / bare, 3),
+        "speedup_vs_per_sample_load": round(per_sample / loop, 1),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -238,11 +239,18 @@ def _env():
     return {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_two_cpu_processes_match_one(make_args, tmp_path):
     args = make_args("two_procs", num_iterations=100)
     single = train_video(replace(args, output_dir=str(tmp_path / "single")))
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--main_process_port", str(_free_port()),  # not the default 29500: other jobs may hold it
         str(REPO / "train_video.py"), "--data_dir", args.data_dir, "--output_dir", args.output_dir,
         "--pseudo_labels", args.pseudo_labels, "--num_iterations", "100", "--batch_size", "16",
         "--val_every", "50", "--checkpoint_every", "100", "--logging_steps", "25",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import numpy as np
 from datasets.builder import DatasetGenerationError
 
 from ..constants import CITATION, CLASS_NAMES, FEATURE_DIM, FEATURE_SUBDIR, SPLITS
@@ -99,7 +100,8 @@ class Ego2Exo(datasets.GeneratorBasedBuilder):
             table = None
             if mode != "text":
                 path = data_dir / file_name
-                table = load_feature_file(path, split=split, segment_id=records[0]["segment_id"])
+                # numpy from here on: torch ops in forked build workers (num_proc > 1) can deadlock
+                table = load_feature_file(path, split=split, segment_id=records[0]["segment_id"]).numpy()
             for record in records:
                 example = dict(record)
                 if table is not None:
@@ -107,9 +109,9 @@ class Ego2Exo(datasets.GeneratorBasedBuilder):
                     check_indices(indices, len(table), path=path, split=split, segment_id=record["segment_id"])
                     rows = table[indices]
                     if mode == "pooled":
-                        example["features"] = rows.mean(dim=0).numpy()
+                        example["features"] = rows.mean(axis=0, dtype=np.float32)
                     else:
-                        example["frame_features"] = rows.numpy()
+                        example["frame_features"] = rows
                 yield record["segment_id"], example
 
 

@@ -247,7 +247,7 @@ class _FeatureModel:
         latent = latent + 1.5 * rng.standard_normal(latent.shape)  # window-level latent jitter
         rows = latent.astype(np.float32) @ self.basis * 0.1 + self.view_offset[view] * 0.1
         rows += self.window_noise * 0.1 * rng.standard_normal(rows.shape, dtype=np.float32)
-        return rows[:, None, :]
+        return rows.astype(np.float32)[:, None, :]
 
 
 def _split_counts(total: int, parts: int, rng) -> np.ndarray:

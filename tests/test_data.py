@@ -1,0 +1,314 @@
+"""Data layer: official reader, builder configs, synthetic stand-in, export, bad inputs."""
+
+import json
+import shutil
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+
+from ego2exo_hf import CLASS_NAMES, Ego2ExoError, load_ego2exo, segment_id
+from ego2exo_hf.cli import main as cli_main
+from ego2exo_hf.constants import FEATURE_DIM, REAL_SPLIT_SIZES, SPLIT_LISTS, SPLITS, STRIDE_FRAMES, WINDOW_FRAMES
+from ego2exo_hf.data import builder as builder_module
+from ego2exo_hf.data.export import export_dataset
+from ego2exo_hf.data.official import feature_windows
+from ego2exo_hf.data.synthetic import SCALES, write_synthetic
+
+
+def _meta(data_dir):
+    return json.loads((Path(data_dir) / "ego2exo.json").read_text())
+
+
+def _save_meta(data_dir, meta):
+    (Path(data_dir) / "ego2exo.json").write_text(json.dumps(meta))
+
+
+def _first_clip(meta, split="exo_train"):
+    return meta[split]["clips"][0]
+
+
+# ---------------------------------------------------------------------------------------------- ids, windows
+def test_segment_id_md5_rule():
+    # md5("0c7a4b6e-2f3a-4f0e-9d1a-7b2c3d4e5f60" + "0"), first 8 hex digits, computed outside the package
+    assert segment_id("0c7a4b6e-2f3a-4f0e-9d1a-7b2c3d4e5f60", 0) == 557936424
+    assert segment_id("abc", 12) == segment_id("abc1", 2)  # plain concatenation, exactly as the official rule
+
+
+def test_feature_windows_stride_and_last_window():
+    windows = feature_windows(100)
+    assert windows[:3] == [(0, 32), (16, 48), (32, 64)]
+    assert windows[-1] == (100 - WINDOW_FRAMES, 100)  # last window ends at the last frame
+    assert all(e - s == WINDOW_FRAMES for s, e in windows)
+    assert feature_windows(64) == [(0, 32), (16, 48), (32, 64)]
+    assert len(feature_windows(16 * STRIDE_FRAMES + 16)) == 16
+
+
+# ---------------------------------------------------------------------------------------------- synthetic layout
+def test_synthetic_has_official_layout(tiny_data_dir):
+    meta = _meta(tiny_data_dir)
+    assert [c["category_name"] for c in meta["categories"]] == CLASS_NAMES
+    for split in SPLITS:
+        assert set(meta[split]) == set(SPLIT_LISTS)
+        clip = meta[split]["clips"][0]
+        assert set(clip) == {"id", "video_file_name", "feature_file_name", "feature_indices", "frame_indices"}
+        assert clip["feature_file_name"].startswith("features/omnivore_video/")
+        assert len(clip["frame_indices"]) == len(clip["feature_indices"])
+        assert set(meta[split]["metadata"][0]) == {
+            "segment_id",
+            "start_time",
+            "end_time",
+            "take_uid",
+            "segment_index",
+            "best_exo",
+        }
+        ids = {c["id"] for c in meta[split]["clips"]}
+        assert ids == {a["segment_id"] for a in meta[split]["annotations"]}
+        for m in meta[split]["metadata"]:
+            assert segment_id(m["take_uid"], m["segment_index"]) == m["segment_id"]
+    # val: same segments in both views, empty captions
+    assert {c["id"] for c in meta["ego_val"]["clips"]} == {c["id"] for c in meta["exo_val"]["clips"]}
+    assert all(d["text_caption"] == "" and d["annotator_texts"] == {} for d in meta["ego_val"]["descriptions"])
+    assert all(d["text_caption"] for d in meta["exo_train"]["descriptions"])
+    # train: ~55 % exo, no overlap between views
+    n_ego, n_exo = len(meta["ego_train"]["clips"]), len(meta["exo_train"]["clips"])
+    assert not {c["id"] for c in meta["ego_train"]["clips"]} & {c["id"] for c in meta["exo_train"]["clips"]}
+    assert abs(n_exo / (n_ego + n_exo) - REAL_SPLIT_SIZES["exo_train"] / 9086) < 0.02
+    # the lists are not in the same order (readers must join on id)
+    assert [a["segment_id"] for a in meta["exo_train"]["annotations"]] != [c["id"] for c in meta["exo_train"]["clips"]]
+
+
+def test_synthetic_feature_files_and_indices(tiny_data_dir):
+    meta = _meta(tiny_data_dir)
+    clip, info = meta["ego_train"]["clips"][0], meta["ego_train"]["metadata"]
+    tensor = torch.load(Path(tiny_data_dir) / clip["feature_file_name"], weights_only=True)
+    assert tensor.dtype == torch.float32 and tensor.dim() == 3 and tensor.shape[1:] == (1, FEATURE_DIM)
+    start = next(m for m in info if m["segment_id"] == clip["id"])["start_time"]
+    first_window = clip["frame_indices"][0]
+    assert first_window[0] == clip["feature_indices"][0] * STRIDE_FRAMES
+    assert first_window[0] <= start * 30 < first_window[1]
+
+
+def test_synthetic_is_deterministic(tmp_path, tiny_data_dir):
+    again = write_synthetic(tmp_path / "again", "tiny", seed=0)
+    assert (again / "ego2exo.json").read_text() == (Path(tiny_data_dir) / "ego2exo.json").read_text()
+    other = write_synthetic(tmp_path / "other", "tiny", seed=1)
+    assert (other / "ego2exo.json").read_text() != (again / "ego2exo.json").read_text()
+
+
+def test_full_scale_has_official_sizes():
+    full = SCALES["full"]
+    assert (full.train_segments, full.val_segments, full.train_takes) == (4100 + 4986, 3168, 249)
+    assert full.take_minutes == (5.0, 20.0)
+
+
+def _fit_probe(features, labels, steps=300):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(FEATURE_DIM, len(CLASS_NAMES))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-3)
+    mean, std = features.mean(0), features.std(0) + 1e-6
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(model((features - mean) / std), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return lambda x: model((x - mean) / std).argmax(1)
+
+
+def test_synthetic_views_differ(tiny_data_dir):
+    """A feature classifier trained on one view does >= 10 points worse on the other view's val."""
+    ds = load_ego2exo(tiny_data_dir, "pooled").with_format("torch")
+    tensors = {split: ds[split][:] for split in SPLITS}
+    for view, other in (("ego", "exo"), ("exo", "ego")):
+        predict = _fit_probe(tensors[f"{view}_train"]["features"], tensors[f"{view}_train"]["label"])
+        own_probe = _fit_probe(tensors[f"{other}_train"]["features"], tensors[f"{other}_train"]["label"])
+        target = tensors[f"{other}_val"]
+        cross = (predict(target["features"]) == target["label"]).float().mean().item()
+        own = (own_probe(target["features"]) == target["label"]).float().mean().item()
+        assert own - cross >= 0.10, (view, other, own, cross)
+
+
+# ---------------------------------------------------------------------------------------------- builder
+def test_builder_values_match_hand_computation(tiny_data_dir):
+    pooled = load_ego2exo(tiny_data_dir, "pooled")
+    frames = load_ego2exo(tiny_data_dir, "frames")
+    text = load_ego2exo(tiny_data_dir, "text")
+    meta = _meta(tiny_data_dir)
+    for split in SPLITS:
+        clips = {c["id"]: c for c in meta[split]["clips"]}
+        labels = {a["segment_id"]: a["category"] for a in meta[split]["annotations"]}
+        captions = {d["segment_id"]: d["text_caption"] for d in meta[split]["descriptions"]}
+        assert len(pooled[split]) == len(clips) == len(text[split]) == len(frames[split])
+        assert pooled[split].features["label"].names == CLASS_NAMES
+        for row, frame_row, text_row in list(zip(pooled[split], frames[split], text[split]))[:12]:
+            clip = clips[row["segment_id"]]
+            rows = torch.load(Path(tiny_data_dir) / clip["feature_file_name"], weights_only=True)[:, 0]
+            expected = rows[clip["feature_indices"]].numpy()
+            np.testing.assert_allclose(row["features"], expected.mean(0), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(np.asarray(frame_row["frame_features"]), expected, rtol=1e-6)
+            assert row["label"] == labels[row["segment_id"]] == text_row["label"]
+            assert row["text_caption"] == captions[row["segment_id"]]
+            assert text_row["segment_id"] == row["segment_id"]
+            assert "features" not in text_row
+            assert row["feature_indices"] == clip["feature_indices"]
+
+
+def test_text_config_needs_no_feature_files(tiny_copy):
+    shutil.rmtree(tiny_copy / "features")
+    ds = load_ego2exo(tiny_copy, "text")
+    assert set(ds) == set(SPLITS) and "features" not in ds["ego_train"].column_names
+    with pytest.raises(Ego2ExoError, match="feature file missing"):
+        load_ego2exo(tiny_copy, "pooled")
+
+
+def test_each_feature_file_read_once_and_num_proc(tiny_data_dir, tmp_path, monkeypatch):
+    calls = []
+    real = builder_module.load_feature_file
+    monkeypatch.setattr(builder_module, "load_feature_file", lambda path, **kw: calls.append(path) or real(path, **kw))
+    single = load_ego2exo(tiny_data_dir, "pooled", cache_dir=tmp_path / "a")
+    meta = _meta(tiny_data_dir)
+    per_split = sum(len({c["feature_file_name"] for c in meta[s]["clips"]}) for s in SPLITS)
+    assert len(calls) == per_split and len(set(map(str, calls))) == len({str(Path(c)) for c in calls})
+    monkeypatch.undo()
+    parallel = load_ego2exo(tiny_data_dir, "pooled", cache_dir=tmp_path / "b", num_proc=2)
+    for split in SPLITS:
+        assert sorted(single[split]["segment_id"][:]) == sorted(parallel[split]["segment_id"][:])
+
+
+def test_cache_is_reused_and_refreshed(tiny_copy, tmp_path):
+    first = load_ego2exo(tiny_copy, "text", cache_dir=tmp_path)
+    again = load_ego2exo(tiny_copy, "text", cache_dir=tmp_path)
+    assert first["ego_train"].cache_files == again["ego_train"].cache_files
+    meta = _meta(tiny_copy)
+    meta["ego_train"]["descriptions"][0]["text_caption"] = "a changed caption"
+    _save_meta(tiny_copy, meta)
+    changed = load_ego2exo(tiny_copy, "text", cache_dir=tmp_path)
+    assert "a changed caption" in changed["ego_train"]["text_caption"][:]
+
+
+def test_accepts_null_best_exo_and_2d_tensors(tiny_copy):
+    meta = _meta(tiny_copy)
+    for m in meta["exo_train"]["metadata"]:
+        m["best_exo"] = None
+    _save_meta(tiny_copy, meta)
+    path = tiny_copy / _first_clip(meta)["feature_file_name"]
+    torch.save(torch.load(path, weights_only=True)[:, 0].clone(), path)  # (N, 1536)
+    ds = load_ego2exo(tiny_copy, "pooled")
+    assert ds["exo_train"]["best_exo_cam"][0] is None
+
+
+# ---------------------------------------------------------------------------------------------- bad inputs
+def _edit(meta, kind):
+    split = meta["exo_train"]
+    if kind == "split_missing":
+        del meta["exo_val"]
+    elif kind == "no_join":
+        split["annotations"][0]["segment_id"] = 12345
+    elif kind == "duplicate":
+        split["clips"].append(dict(split["clips"][0]))
+    elif kind == "category_range":
+        split["annotations"][0]["category"] = 24
+    elif kind == "name_mismatch":
+        split["annotations"][0]["class_name"] = "Make pasta" if split["annotations"][0]["category"] != 8 else "Cook"
+    elif kind == "empty_indices":
+        split["clips"][0]["feature_indices"] = []
+    elif kind == "past_end":
+        split["clips"][0]["feature_indices"] = [10**6]
+    return meta
+
+
+@pytest.mark.parametrize(
+    "kind, message, names_segment",
+    [
+        ("split_missing", "split missing", False),
+        ("no_join", "not in 'clips'", True),
+        ("duplicate", "duplicate id", True),
+        ("category_range", "outside 0..23", True),
+        ("name_mismatch", "disagrees with category", True),
+        ("empty_indices", "empty feature_indices", True),
+        ("past_end", "past the end", True),
+    ],
+)
+def test_bad_metadata_names_file_split_segment(tiny_copy, tmp_path, kind, message, names_segment):
+    meta = _edit(_meta(tiny_copy), kind)
+    _save_meta(tiny_copy, meta)
+    cache = tmp_path / "cache"
+    with pytest.raises(Ego2ExoError, match=message) as err:
+        load_ego2exo(tiny_copy, "pooled", cache_dir=cache)
+    text = str(err.value)
+    assert "ego2exo.json" in text or ".pt" in text
+    assert "split=exo_" in text
+    if names_segment:
+        assert "segment_id=" in text
+    assert not list(cache.rglob("*.arrow")), "a failed build must leave no partial dataset"
+    with pytest.raises(Ego2ExoError):
+        export_dataset(tiny_copy, tmp_path / "export", cache_dir=cache)
+    assert not (tmp_path / "export").exists()
+
+
+def test_missing_and_malformed_json(tmp_path):
+    with pytest.raises(Ego2ExoError, match="ego2exo.json not found"):
+        load_ego2exo(tmp_path, "text")
+    (tmp_path / "ego2exo.json").write_text("{not json")
+    with pytest.raises(Ego2ExoError, match="not valid JSON"):
+        load_ego2exo(tmp_path, "text")
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("remove", "feature file missing"),
+        ("truncate", "unreadable feature file"),
+        ("not_tensor", "not a tensor"),
+        ("wide", "expected \\(N, 1, 1536\\)"),
+    ],
+)
+def test_bad_feature_files(tiny_copy, tmp_path, damage, message):
+    clip = _first_clip(_meta(tiny_copy), "ego_val")
+    path = tiny_copy / clip["feature_file_name"]
+    if damage == "remove":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "not_tensor":
+        torch.save({"features": [1, 2, 3]}, path)
+    elif damage == "wide":
+        torch.save(torch.zeros(50, 1, 2048), path)
+    cache = tmp_path / "cache"
+    with pytest.raises(Ego2ExoError, match=message) as err:
+        load_ego2exo(tiny_copy, "pooled", cache_dir=cache)
+    assert clip["feature_file_name"].split("/")[-1] in str(err.value)
+    assert "split=" in str(err.value) and "segment_id=" in str(err.value)
+    assert not list(cache.rglob("*.arrow"))
+
+
+# ---------------------------------------------------------------------------------------------- export, CLI
+def test_export_loads_with_plain_datasets(tiny_data_dir, tmp_path, monkeypatch):
+    out = export_dataset(tiny_data_dir, tmp_path / "ego2exo")
+    built = load_ego2exo(tiny_data_dir, "pooled")
+    monkeypatch.chdir(tmp_path)
+    loaded = datasets.load_dataset("ego2exo", "pooled")
+    assert set(loaded) == set(SPLITS)
+    for split in SPLITS:
+        assert loaded[split].features == built[split].features
+        assert loaded[split][:] == built[split][:]
+    text = datasets.load_dataset(str(out), "text")
+    assert "features" not in text["exo_train"].column_names
+    card = (out / "README.md").read_text()
+    assert "configs:" in card and "config_name: pooled" in card and "kalluri2024lagtran" in card
+
+
+def test_cli_synth_build_export(tmp_path, capsys):
+    assert cli_main(["synth", "--out", str(tmp_path / "d"), "--scale", "tiny", "--seed", "3"]) == 0
+    assert cli_main(["build", "--data_dir", str(tmp_path / "d"), "--config", "text"]) == 0
+    assert "exo_train" in capsys.readouterr().out
+    assert cli_main(["export", "--data_dir", str(tmp_path / "d"), "--out", str(tmp_path / "e")]) == 0
+    assert (tmp_path / "e" / "pooled").is_dir()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["build", "--data_dir", str(tmp_path / "nowhere")])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "ego2exo.json not found" in err and "\n" not in err

@@ -1,0 +1,291 @@
+"""`ego2exo demo`: the whole method on synthetic data, both directions, with a results table and plots.
+
+synthetic data -> build -> text stage (caption classifier, target pseudo-labels) -> video stage with
+`lagtran`, `source_only` and `target_supervised` -> `results.md`, `results.json`, confusion matrices and
+training curves under `--output_dir`.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .constants import CLASS_NAMES, DEFAULT_TEXT_MODEL, DOMAINS, NUM_CLASSES, PUBLISHED_RESULTS
+from .errors import Ego2ExoError, exit_on_user_error
+from .utils import atomic_path, atomic_write_text, ensure_writable_dir
+
+METHODS = ("source_only", "lagtran", "target_supervised")
+METHOD_TITLES = {"source_only": "source only", "lagtran": "LaGTran", "target_supervised": "target supervised"}
+# Step counts per scale: (text-stage optimizer steps, video-stage iterations, validate every).
+SCALE_STEPS = {"tiny": (60, 300, 100), "demo": (400, 3000, 250)}
+
+
+def parse_direction(text: str) -> tuple[str, str]:
+    """`exo->ego`, `exo-ego`, `exo_ego` or `exo2ego` -> ("exo", "ego")."""
+    for sep in ("->", "2", "-", "_"):
+        source, _, target = text.partition(sep)
+        if source in DOMAINS and target in DOMAINS and source != target:
+            return source, target
+    raise Ego2ExoError(f"--directions: cannot read {text!r}; write exo->ego or ego->exo")
+
+
+def _stage(message: str) -> None:
+    print(f"\n=== {message}", flush=True)
+
+
+def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, seed) -> dict:
+    from .training.text import train_text
+
+    return train_text(
+        data_dir=str(data_dir),
+        source=source,
+        target=target,
+        output_dir=str(output_dir),
+        model_name_or_path=text_model,
+        max_steps=max_steps,
+        seed=seed,
+        report_to="none",
+    )
+
+
+def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels, iterations, val_every, seed) -> dict:
+    from .training.video import VideoTrainingArguments, train_video
+
+    args = VideoTrainingArguments(
+        data_dir=str(data_dir),
+        output_dir=str(output_dir),
+        source=source,
+        target=target,
+        method=method,
+        pseudo_labels=str(pseudo_labels) if method == "lagtran" else None,
+        num_iterations=iterations,
+        val_every=val_every,
+        checkpoint_every=iterations,
+        logging_steps=max(1, val_every // 5),
+        seed=seed,
+        report_to="none",
+    )
+    return train_video(args)
+
+
+def _pair(metrics: dict) -> dict:
+    return {"top1": round(metrics["top1"], 2), "mean_class": round(metrics["mean_class"], 2)}
+
+
+def results_table(results: dict) -> str:
+    """The Markdown results table (target val top-1 / mean-class accuracy, %)."""
+    header = "| direction | text pseudo-label acc (analysis) | source only | LaGTran | target supervised |"
+    rows = [header, "|---|---|---|---|---|"]
+    for direction, r in results.items():
+        cells = [r["pseudo_label_acc"]] + [r[m] for m in METHODS]
+        rows.append(f"| {direction} | " + " | ".join(f"{c['top1']:.2f} / {c['mean_class']:.2f}" for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def published_table() -> str:
+    rows = ["| method | ego->exo | exo->ego |", "|---|---|---|"]
+    for method, values in PUBLISHED_RESULTS.items():
+        rows.append(f"| {METHOD_TITLES.get(method, method)} | {values['ego->exo']:.2f} | {values['exo->ego']:.2f} |")
+    return "\n".join(rows)
+
+
+def target_val_predictions(model_dir, data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(true labels, predicted labels) of a saved feature classifier on one split."""
+    import torch
+
+    from .data import load_ego2exo
+    from .models import FeatureClassifier
+
+    model = FeatureClassifier.from_pretrained(model_dir).eval()
+    batch = load_ego2exo(data_dir, "pooled")[split].with_format("torch", columns=["features", "label"])[:]
+    with torch.no_grad():
+        predicted = model(batch["features"]).logits.argmax(dim=1)
+    return batch["label"].numpy(), predicted.numpy()
+
+
+def plot_confusion(labels, predicted, title: str, path) -> Path:
+    """Row-normalised confusion matrix with class names on both axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES))
+    np.add.at(matrix, (labels, predicted), 1)
+    matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(11, 10))
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, rotation=90, fontsize=7)
+    ax.set_yticks(range(NUM_CLASSES), CLASS_NAMES, fontsize=7)
+    ax.set_xlabel("predicted keystep")
+    ax.set_ylabel("true keystep")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of the true class")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def _read_log(path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def plot_training_curves(run_dirs: dict, path) -> Path:
+    """Loss and source/target val top-1 against iteration, one column per direction, one colour per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directions = list(run_dirs)
+    fig, axes = plt.subplots(2, len(directions), figsize=(6.5 * len(directions), 8), squeeze=False)
+    colours = dict(zip(METHODS, ("tab:gray", "tab:blue", "tab:green")))
+    for col, direction in enumerate(directions):
+        loss_ax, acc_ax = axes[0][col], axes[1][col]
+        for method, run_dir in run_dirs[direction].items():
+            log = _read_log(Path(run_dir) / "training_log.jsonl")
+            losses = [(r["iteration"], r["loss"]) for r in log if r.get("loss") is not None]
+            if losses:
+                loss_ax.plot(*zip(*losses), color=colours[method], label=METHOD_TITLES[method])
+            for key, style, name in (("target_val_top1", "-", "target val"), ("source_val_top1", "--", "source val")):
+                points = [(r["iteration"], r[key]) for r in log if key in r]
+                if points:
+                    acc_ax.plot(*zip(*points), style, color=colours[method], label=f"{METHOD_TITLES[method]}, {name}")
+        loss_ax.set_title(f"{direction}: training loss")
+        loss_ax.set_xlabel("iteration")
+        loss_ax.set_ylabel("loss")
+        loss_ax.legend(fontsize=8)
+        acc_ax.set_title(f"{direction}: validation top-1 (%)")
+        acc_ax.set_xlabel("iteration")
+        acc_ax.set_ylabel("top-1 (%)")
+        acc_ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def run_demo(
+    scale="demo",
+    directions=("exo->ego", "ego->exo"),
+    output_dir="runs/demo",
+    text_model=DEFAULT_TEXT_MODEL,
+    text_steps=None,
+    video_iterations=None,
+    val_every=None,
+    seed=0,
+    data_dir=None,
+) -> dict:
+    """Run the whole method and write the results; returns `results.json`'s content."""
+    from .cli import summarize
+    from .data import load_ego2exo, write_synthetic
+
+    if scale not in SCALE_STEPS:
+        raise Ego2ExoError(f"--scale must be one of {', '.join(SCALE_STEPS)}, got {scale!r}")
+    default_text, default_video, default_val = SCALE_STEPS[scale]
+    text_steps, video_iterations = text_steps or default_text, video_iterations or default_video
+    val_every = min(val_every or default_val, video_iterations)
+    pairs = [parse_direction(d) for d in directions]
+    output_dir = ensure_writable_dir(output_dir)
+    started = time.time()
+
+    if data_dir is None:
+        data_dir = output_dir / f"data_{scale}_seed{seed}"
+        if not (data_dir / "ego2exo.json").is_file():
+            _stage(f"1. synthetic Ego2Exo ({scale}, seed {seed}) -> {data_dir}")
+            write_synthetic(data_dir, scale=scale, seed=seed)
+    _stage(f"2. build the dataset (text + pooled) from {data_dir}")
+    load_ego2exo(data_dir, "text")
+    print(summarize(load_ego2exo(data_dir, "pooled")))
+
+    results, run_dirs = {}, {}
+    for source, target in pairs:
+        direction = f"{source}->{target}"
+        direction_dir = output_dir / f"{source}_{target}"
+        _stage(f"3. {direction}: text stage ({text_model}, {text_steps} steps) -> target pseudo-labels")
+        text_metrics = run_text_stage(data_dir, source, target, direction_dir / "text", text_model, text_steps, seed)
+        pseudo_labels = direction_dir / "text" / text_metrics["pseudo_labels"]["file"]
+        results[direction] = {"pseudo_label_acc": _pair(text_metrics["target_train_analysis"])}
+        run_dirs[direction] = {}
+        for method in METHODS:
+            _stage(f"4. {direction}: video stage, {method} ({video_iterations} iterations)")
+            run_dir = direction_dir / method
+            metrics = run_video_stage(
+                data_dir, source, target, method, run_dir, pseudo_labels, video_iterations, val_every, seed
+            )
+            results[direction][method] = _pair(metrics["target_val"])
+            run_dirs[direction][method] = run_dir
+        labels, predicted = target_val_predictions(direction_dir / "lagtran", data_dir, f"{target}_val")
+        plot_confusion(
+            labels,
+            predicted,
+            f"LaGTran {direction}: target val ({target}_val)",
+            output_dir / f"confusion_{source}_{target}.png",
+        )
+
+    _stage("5. results")
+    plot_training_curves(run_dirs, output_dir / "training_curves.png")
+    atomic_write_text(output_dir / "results.json", json.dumps(results, indent=2) + "\n")
+    table = results_table(results)
+    minutes = (time.time() - started) / 60
+    report = (
+        f"""# ego2exo demo results
+
+Synthetic Ego2Exo (`{scale}`, seed {seed}), text model `{text_model}` ({text_steps} steps), video stage
+{video_iterations} iterations; last iterate, no selection on target labels. Accuracy on the *target val*
+split, top-1 / mean-class (%). The pseudo-label column compares the text stage's pseudo-labels with the
+true target train labels: analysis only, never used for training or selection. Run time: {minutes:.1f} min.
+
+{table}
+
+![training curves](training_curves.png)
+
+"""
+        + "\n".join(f"![confusion {s}->{t}](confusion_{s}_{t}.png)" for s, t in pairs)
+        + f"""
+
+Published (real Ego2Exo, Omnivore features, top-1 %; from the paper, not reproduced here):
+
+{published_table()}
+"""
+    )
+    atomic_write_text(output_dir / "results.md", report)
+    print(table)
+    print(f"\nwrote {output_dir}/results.md, results.json, training_curves.png and confusion_*.png ({minutes:.1f} min)")
+    return results
+
+
+def add_demo_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("demo", help="run the whole method on synthetic data and print a results table")
+    parser.add_argument("--scale", choices=list(SCALE_STEPS), default="demo")
+    parser.add_argument("--directions", nargs="+", default=["exo->ego", "ego->exo"], help="e.g. exo->ego ego->exo")
+    parser.add_argument("--output_dir", default="runs/demo")
+    parser.add_argument("--text_model", default=DEFAULT_TEXT_MODEL, help="text backbone (Hub id or folder)")
+    parser.add_argument("--text_steps", type=int, default=None, help="text-stage optimizer steps (default by scale)")
+    parser.add_argument("--video_iterations", type=int, default=None, help="video-stage iterations (default by scale)")
+    parser.add_argument("--val_every", type=int, default=None, help="validate every N video iterations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data_dir", default=None, help="use this data folder instead of writing synthetic data")
+    parser.set_defaults(func=run_demo_command)
+    return parser
+
+
+@exit_on_user_error
+def run_demo_command(args) -> int:
+    run_demo(
+        scale=args.scale,
+        directions=args.directions,
+        output_dir=args.output_dir,
+        text_model=args.text_model,
+        text_steps=args.text_steps,
+        video_iterations=args.video_iterations,
+        val_every=args.val_every,
+        seed=args.seed,
+        data_dir=args.data_dir,
+    )
+    return 0

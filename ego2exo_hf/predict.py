@@ -1,0 +1,253 @@
+"""Keystep predictions of a trained feature classifier, and the accuracy of a pseudo-label file.
+
+```python
+from ego2exo_hf.predict import evaluate_pseudo_labels, load_feature_classifier, predict_split
+
+model = load_feature_classifier("runs/demo/exo_ego/lagtran")  # a folder or a Hub repo id
+predictions, metrics = predict_split(model, "path/to/data_dir", "ego_val")
+report = evaluate_pseudo_labels("pseudo_labels/ego2exo_exo_ego.txt", "path/to/data_dir", "ego_train")
+```
+The same from the shell: `ego2exo predict ...` and `ego2exo evaluate-pseudo-labels ...`.
+"""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from transformers import AutoConfig
+
+from .constants import CLASS_NAMES, NUM_CLASSES, SPLITS
+from .data.builder import load_ego2exo
+from .data.pseudo_labels import read_pseudo_labels
+from .errors import Ego2ExoError, exit_on_user_error, where
+from .metrics import compute_accuracy, load_accuracy_metric
+from .models import FeatureClassifier, FeatureClassifierConfig
+from .utils import atomic_path
+
+TOP_K = 5
+PREDICTION_FEATURES = datasets.Features(
+    {
+        "segment_id": datasets.Value("int64"),
+        "take_uid": datasets.Value("string"),
+        "prediction": datasets.ClassLabel(names=CLASS_NAMES),
+        "prediction_name": datasets.Value("string"),
+        "confidence": datasets.Value("float32"),
+        "top5_ids": datasets.List(datasets.Value("int32"), length=TOP_K),
+        "top5_names": datasets.List(datasets.Value("string"), length=TOP_K),
+        "label": datasets.ClassLabel(names=CLASS_NAMES),
+    }
+)
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise Ego2ExoError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+
+
+def load_feature_classifier(model_name_or_path) -> FeatureClassifier:
+    """`FeatureClassifier.from_pretrained` of a local folder or a Hub repo id (through the Hub cache), in eval mode."""
+    name = str(model_name_or_path)
+    looks_local = Path(name).is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
+    if looks_local and not Path(name).expanduser().exists():
+        raise Ego2ExoError(f"model folder {name} not found (train one with train_video.py, or pass a Hub repo id)")
+    try:
+        config = AutoConfig.from_pretrained(name)
+    except (OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise Ego2ExoError(
+            f"cannot load model {name!r}: not a model folder, and not a Hub repo id available online or in the "
+            f"Hub cache ({reason})"
+        ) from None
+    if not isinstance(config, FeatureClassifierConfig):
+        raise Ego2ExoError(
+            f"{name} is a {config.model_type!r} model, not an Ego2Exo feature classifier "
+            "(train one with train_video.py; the text model classifies captions, see train_text.py)"
+        )
+    return FeatureClassifier.from_pretrained(name, config=config).eval()
+
+
+@torch.inference_mode()
+def predict_features(model: FeatureClassifier, dataset: datasets.Dataset, batch_size: int = 1024):
+    """Logits (N x num_labels, float32 numpy) of the `features` column of a `pooled` split, batch by batch."""
+    logits = [
+        model(batch["features"].float()).logits.float().numpy()
+        for batch in dataset.with_format("torch", columns=["features"]).iter(batch_size=batch_size)
+    ]
+    return np.concatenate(logits) if logits else np.zeros((0, model.config.num_labels), dtype=np.float32)
+
+
+def predictions_table(dataset: datasets.Dataset, logits: np.ndarray) -> datasets.Dataset:
+    """Per segment: predicted id and name, softmax confidence, the top-5 ids and names, and the true label."""
+    probs = torch.from_numpy(logits).softmax(-1)
+    top_probs, top_ids = probs.topk(min(TOP_K, probs.shape[-1]), dim=-1)
+    top_ids = top_ids.tolist()
+    return datasets.Dataset.from_dict(
+        {
+            "segment_id": dataset["segment_id"][:],
+            "take_uid": dataset["take_uid"][:],
+            "prediction": [ids[0] for ids in top_ids],
+            "prediction_name": [CLASS_NAMES[ids[0]] for ids in top_ids],
+            "confidence": top_probs[:, 0].tolist(),
+            "top5_ids": top_ids,
+            "top5_names": [[CLASS_NAMES[i] for i in ids] for ids in top_ids],
+            "label": dataset["label"][:],
+        },
+        features=PREDICTION_FEATURES,
+    )
+
+
+def predict_split(
+    model: FeatureClassifier, data_dir, split: str, *, cache_dir=None, batch_size: int = 1024
+) -> tuple[datasets.Dataset, dict | None]:
+    """Predict every segment of `split` (the `pooled` config of `data_dir`).
+
+    Returns the predictions table (see `predictions_table`) and the accuracy metrics (top1, top5,
+    mean_class, per_class in %) of the labelled segments, or None when the split has no labels.
+    """
+    _check_split(split)
+    if model.config.num_labels != NUM_CLASSES:
+        raise Ego2ExoError(f"the model has {model.config.num_labels} classes, Ego2Exo has {NUM_CLASSES}")
+    dataset = load_ego2exo(data_dir, "pooled", cache_dir=cache_dir)[split]
+    width = dataset.features["features"].length
+    if width != model.config.feature_dim:
+        raise Ego2ExoError(
+            f"{where(file=data_dir, split=split)}: features are {width}-d but the model expects "
+            f"{model.config.feature_dim}-d inputs; was it trained on other features?"
+        )
+    logits = predict_features(model, dataset, batch_size)
+    table = predictions_table(dataset, logits)
+    labels = np.asarray(table["label"][:], dtype=np.int64)
+    labelled = labels >= 0
+    metrics = None
+    if labelled.any():
+        metric = load_accuracy_metric()
+        metric.add_batch(predictions=logits[labelled], references=labels[labelled])
+        metrics = metric.compute(num_classes=NUM_CLASSES)
+    return table, metrics
+
+
+def write_predictions(table: datasets.Dataset, path) -> Path:
+    """Write the predictions table as one Parquet file, atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        table.to_parquet(str(tmp))
+    return path
+
+
+def evaluate_pseudo_labels(pseudo_labels, data_dir, split: str, *, cache_dir=None) -> dict:
+    """Accuracy of an official-format pseudo-label file against the true labels of `split`.
+
+    The file may leave segments out (e.g. a confidence threshold): accuracies are over the segments it
+    labels, and `coverage` says how many of the split's segments that is. An id that is not in the split
+    is an error (wrong split or direction).
+    """
+    _check_split(split)
+    pseudo = read_pseudo_labels(pseudo_labels)
+    dataset = load_ego2exo(data_dir, "text", cache_dir=cache_dir)[split]
+    ids, labels = dataset["segment_id"][:], dataset["label"][:]
+    known = set(ids)
+    unknown = sorted(set(pseudo) - known)
+    if unknown:
+        raise Ego2ExoError(
+            f"{where(file=pseudo_labels, split=split, segment_id=unknown[0])}: pseudo-label for a segment not in "
+            f"the split ({len(unknown)} unknown ids); is the file for this split and direction?"
+        )
+    if not pseudo:
+        raise Ego2ExoError(f"{where(file=pseudo_labels, split=split)}: the file has no pseudo-labels")
+    covered = [(pseudo[sid], label) for sid, label in zip(ids, labels) if sid in pseudo]
+    predicted, truth = (np.asarray(column, dtype=np.int64) for column in zip(*covered))
+    accuracy = compute_accuracy(np.eye(NUM_CLASSES, dtype=np.float32)[predicted], truth, num_classes=NUM_CLASSES)
+    return {
+        "file": str(pseudo_labels),
+        "split": split,
+        "num_segments": len(ids),
+        "num_pseudo_labels": len(covered),
+        "coverage": 100.0 * len(covered) / len(ids),
+        "top1": accuracy["top1"],
+        "mean_class": accuracy["mean_class"],
+        "per_class": dict(zip(CLASS_NAMES, accuracy["per_class"])),
+        "class_counts": dict(zip(CLASS_NAMES, np.bincount(truth, minlength=NUM_CLASSES).tolist())),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def _format_metrics(metrics: dict) -> str:
+    return f"top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, mean-class {metrics['mean_class']:.2f}%"
+
+
+@exit_on_user_error
+def run_predict(args) -> int:
+    _check_split(args.split)
+    model = load_feature_classifier(args.model)
+    table, metrics = predict_split(
+        model, args.data_dir, args.split, cache_dir=args.cache_dir, batch_size=args.batch_size
+    )
+    print(f"{args.split}: {len(table)} segments predicted with {args.model}")
+    if len(table):
+        common = Counter(table["prediction_name"][:]).most_common(3)
+        mean_confidence = float(np.mean(table["confidence"][:]))
+        print(f"mean confidence {mean_confidence:.3f}; most predicted: " + ", ".join(f"{n} {c}" for n, c in common))
+    if metrics is not None:
+        print(f"accuracy: {_format_metrics(metrics)}")
+    if args.out:
+        print(f"wrote {write_predictions(table, args.out)}")
+    return 0
+
+
+@exit_on_user_error
+def run_evaluate_pseudo_labels(args) -> int:
+    report = evaluate_pseudo_labels(args.pseudo_labels, args.data_dir, args.split, cache_dir=args.cache_dir)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"{report['file']} on {report['split']}: {report['num_pseudo_labels']} of {report['num_segments']} "
+        f"segments pseudo-labelled (coverage {report['coverage']:.2f}%)"
+    )
+    print(f"top-1 {report['top1']:.2f}%, mean-class {report['mean_class']:.2f}% (over the pseudo-labelled segments)")
+    width = max(map(len, CLASS_NAMES))
+    for name, acc in report["per_class"].items():
+        shown = "    -" if acc is None else f"{acc:6.2f}%"
+        print(f"  {name:<{width}}  {shown}  ({report['class_counts'][name]} segments)")
+    return 0
+
+
+def _add_data_options(parser, default_split: str) -> None:
+    parser.add_argument("--data_dir", required=True, help="folder holding ego2exo.json (+ features/omnivore_video)")
+    parser.add_argument("--split", default=default_split, help=f"one of {', '.join(SPLITS)} (default {default_split})")
+    parser.add_argument("--cache_dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
+
+
+def add_predict_parser(subparsers):
+    """`ego2exo predict`: keystep predictions of a feature classifier for every segment of a split."""
+    parser = subparsers.add_parser(
+        "predict", help="predict keysteps of a split with a trained feature classifier (folder or Hub id)"
+    )
+    parser.add_argument("--model", required=True, help="model folder (train_video.py output) or Hub repo id")
+    _add_data_options(parser, "ego_val")
+    parser.add_argument("--out", help="write the predictions as a Parquet file")
+    parser.add_argument("--batch_size", type=int, default=1024)
+    parser.set_defaults(func=run_predict)
+    return parser
+
+
+def add_evaluate_pseudo_labels_parser(subparsers):
+    """`ego2exo evaluate-pseudo-labels`: accuracy and coverage of a pseudo-label file."""
+    parser = subparsers.add_parser(
+        "evaluate-pseudo-labels", help="accuracy and coverage of an official-format pseudo-label file"
+    )
+    parser.add_argument("--pseudo_labels", required=True, help="'<segment_id> <category_id>' lines (official format)")
+    _add_data_options(parser, "exo_train")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    parser.set_defaults(func=run_evaluate_pseudo_labels)
+    return parser
+
+
+__all__ = [
+    "add_evaluate_pseudo_labels_parser", "add_predict_parser", "evaluate_pseudo_labels", "load_feature_classifier",
+    "predict_features", "predict_split", "predictions_table", "run_evaluate_pseudo_labels", "run_predict",
+    "write_predictions",
+]  # fmt: skip

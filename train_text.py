@@ -13,7 +13,6 @@ The output folder holds the fine-tuned model and tokenizer, `pseudo_labels/ego2e
 (official format) and `.parquet` (with confidences and probabilities), `metrics.json` and a model card.
 """
 
-import json
 import logging
 import os
 import sys
@@ -21,7 +20,7 @@ import sys
 import transformers
 
 from ego2exo_hf.errors import exit_on_user_error
-from ego2exo_hf.training.text import parse_text_args, train_text
+from ego2exo_hf.training.text import parse_text_args, summary_line, train_text
 
 
 @exit_on_user_error
@@ -39,11 +38,7 @@ def main(args=None):
     transformers.utils.logging.set_verbosity(log_level)
 
     metrics = train_text(model_args, data_args, training_args)
-    summary = {key: metrics[key] for key in ("direction", "source_heldout", "pseudo_labels") if key in metrics}
-    for values in summary.values():
-        if isinstance(values, dict):
-            values.pop("per_class", None)
-    print(json.dumps(summary))
+    print(summary_line(metrics))
 
 
 if __name__ == "__main__":

@@ -116,9 +116,9 @@ def run_direction(source, target, data_dir, output_dir, extra_args) -> dict:
         str(Path(data_dir) / "cache"),
         *extra_args,
     ]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     metrics = train_text(*parse_text_args(args))
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     analysis = metrics["target_train_analysis"]
     ref_top1, ref_mean = PUBLISHED_TEXT_RESULTS[f"{source}->{target}"]
     return {
@@ -131,6 +131,7 @@ def run_direction(source, target, data_dir, output_dir, extra_args) -> dict:
         "source_heldout_mean_class": round(metrics["source_heldout"]["mean_class"], 2),
         "train_steps": metrics["train"]["global_step"],
         "wall_s": round(seconds, 1),
+        "cpu_s": round(cpu_seconds, 1),  # all threads; cpu_s / 2 = wall time on 2 idle cores at best
     }
 
 
@@ -160,6 +161,7 @@ def main():
             "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
             "results": results,
             "total_wall_s": round(time.perf_counter() - start, 1),
+            "total_cpu_s": round(sum(r["cpu_s"] for r in results.values()), 1),
         }
     print(json.dumps(summary))
 

@@ -80,6 +80,7 @@ def test_metrics_file(text_run, splits):
     assert metrics["source_heldout"]["top1"] <= metrics["source_heldout"]["top5"]
     assert metrics["source"]["num_train"] + metrics["source"]["num_heldout"] == len(splits["exo_train"])
     assert metrics["target_train_analysis"]["uses_target_labels"] is True
+    assert 0.0 <= metrics["train"]["linear_probe_train_top1"] <= 100.0
     assert metrics["pseudo_labels"]["count"] == metrics["pseudo_labels"]["kept"] == len(splits["ego_train"])
     assert json.loads(result.stdout.strip().splitlines()[-1])["direction"] == "exo->ego"
 
@@ -136,6 +137,10 @@ def test_balanced_sampler_draws_classes_uniformly():
         np.testing.assert_allclose(shares, 0.2, atol=0.02)
     first_batch = [lengths[i] for i in list(sampler)[:16]]
     assert max(first_batch) - min(first_batch) <= 20  # batches of similar length
+    natural = text.ClassBalancedSampler(labels, power=0.0, seed=0)
+    assert collections.Counter(labels[i] for i in natural)[0] > 0.7 * len(labels)
+    sqrt_balanced = collections.Counter(labels[i] for i in text.ClassBalancedSampler(labels, power=0.5, seed=0))
+    assert sqrt_balanced[0] / len(labels) == pytest.approx(np.sqrt(800) / np.sqrt([800, 150, 40, 9, 1]).sum(), abs=0.04)
 
 
 def test_trainer_sampler_switch(tiny_bert, tmp_path):
@@ -146,8 +151,12 @@ def test_trainer_sampler_switch(tiny_bert, tmp_path):
     dataset = text.tokenize(dataset, tokenizer, max_length=16)
     for balanced, expected in ((True, text.ClassBalancedSampler), (False, RandomSampler)):
         args = text.TextTrainingArguments(
-            output_dir=str(tmp_path), balanced_sampling=balanced, report_to="none", eval_strategy="no",
-            save_strategy="no", load_best_model_at_end=False,
+            output_dir=str(tmp_path),
+            balanced_sampling=balanced,
+            report_to="none",
+            eval_strategy="no",
+            save_strategy="no",
+            load_best_model_at_end=False,
         )
         trainer = text.CaptionTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         assert isinstance(trainer._get_train_sampler(), expected)
@@ -176,6 +185,21 @@ def test_default_model_resolves_to_bundled_copy(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "model_info", unreachable)
     assert text.resolve_model_path(DEFAULT_TEXT_MODEL) == str(bundled)
     assert text.resolve_model_path("distilbert-base-uncased") == "distilbert-base-uncased"
+
+
+def test_ego2exo_text_subcommand(monkeypatch, capsys, tmp_path):
+    import argparse
+
+    seen = []
+    monkeypatch.setattr(text, "train_text", lambda *parsed: seen.extend(parsed) or {"direction": "ego->exo"})
+    parser = argparse.ArgumentParser(prog="ego2exo")
+    text.add_text_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["text", "--data_dir", "d", "--source", "ego", "--target", "exo", "--output_dir",
+                              str(tmp_path), "--max_steps", "7", "--no_balanced_sampling"])  # fmt: skip
+    assert args.func(args) == 0
+    model_args, data_args, training_args = seen
+    assert (data_args.source, training_args.max_steps, training_args.balanced_sampling) == ("ego", 7, False)
+    assert json.loads(capsys.readouterr().out) == {"direction": "ego->exo"}
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
@@ -273,6 +297,7 @@ def test_bundled_minilm_end_to_end(tiny_data_dir, tmp_path):
     assert metrics["model"]["loaded_from"] == str(text.bundled_minilm_path())
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)
     assert model.config.hidden_size == 384 and model.config.num_labels == NUM_CLASSES
-    assert len(read_pseudo_labels(output_dir / "pseudo_labels" / "ego2exo_exo_ego.txt")) == metrics["target"][
-        "num_segments"
-    ]
+    assert (
+        len(read_pseudo_labels(output_dir / "pseudo_labels" / "ego2exo_exo_ego.txt"))
+        == metrics["target"]["num_segments"]
+    )

@@ -13,8 +13,9 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import get_type_hints
 
 import datasets
 import numpy as np
@@ -108,15 +109,26 @@ class TextTrainingArguments(TrainingArguments):
     balanced_sampling: bool = field(
         default=True, metadata={"help": "Sample source captions so that every class is drawn equally often."}
     )
+    balancing_power: float = field(
+        default=0.5,
+        metadata={"help": "Sampling weight of an example: count(class) ** -power (1: classes equally often)."},
+    )
+    linear_probe: bool = field(
+        default=True,
+        metadata={
+            "help": "Before fine-tuning, fit the new classification layer on frozen features (LP-FT): one pass "
+            "over the source captions, then full fine-tuning starts from a good head."
+        },
+    )
     group_by_length: bool = field(
         default=True, metadata={"help": "With balanced sampling: batch captions of similar length (less padding)."}
     )
     early_stopping_patience: int = field(
         default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never stop early)."}
     )
-    learning_rate: float = 1e-4
-    num_train_epochs: float = 2.0
-    per_device_train_batch_size: int = 32
+    learning_rate: float = 2e-4
+    num_train_epochs: float = 3.0
+    per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 64
     weight_decay: float = 3e-4
     warmup_steps: float = 0.06
@@ -273,14 +285,15 @@ def tokenize(dataset: datasets.Dataset, tokenizer, max_length: int, num_proc=Non
 
 # ---------------------------------------------------------------------------------------------- trainer
 class ClassBalancedSampler(Sampler[int]):
-    """Draws `len(labels)` examples per epoch with replacement, every class present equally likely.
+    """Draws `len(labels)` examples per epoch with replacement, every class present equally likely (with
+    `power` < 1, class probabilities go as `count ** (1 - power)`: 0 is the natural distribution).
 
     With `lengths`, each draw is arranged like the Trainer's `group_by_length` (mega-batches sorted by length),
     so that batches hold captions of similar length and dynamic padding wastes little compute.
     """
 
-    def __init__(self, labels, lengths=None, batch_size: int = 32, seed: int = 0):
-        self.weights = class_balanced_weights(labels)
+    def __init__(self, labels, lengths=None, batch_size: int = 32, seed: int = 0, power: float = 1.0):
+        self.weights = class_balanced_weights(labels) ** power
         self.lengths = None if lengths is None else torch.as_tensor(lengths)
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
@@ -310,7 +323,9 @@ class CaptionTrainer(Trainer):
             return super()._get_train_sampler(train_dataset)
         lengths = [len(ids) for ids in dataset["input_ids"]] if self.args.group_by_length else None
         batch_size = self.args.train_batch_size * self.args.gradient_accumulation_steps
-        return ClassBalancedSampler(dataset["label"], lengths, batch_size, seed=self.args.seed)
+        return ClassBalancedSampler(
+            dataset["label"], lengths, batch_size, seed=self.args.seed, power=self.args.balancing_power
+        )
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None:
@@ -326,6 +341,50 @@ def predict_probabilities(trainer: Trainer, dataset: datasets.Dataset, prefix: s
     probabilities = np.empty_like(logits)
     probabilities[order] = softmax(logits)
     return probabilities
+
+
+def output_layer(model) -> torch.nn.Linear:
+    """The classification head's last `Linear` (to `num_labels` outputs), whatever the architecture."""
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == model.num_labels]
+    if not layers:
+        raise Ego2ExoError(f"{type(model).__name__}: no Linear output layer with {model.num_labels} outputs found")
+    return layers[-1]
+
+
+def fit_linear_probe(trainer: Trainer, dataset: datasets.Dataset, power: float, steps: int = 200) -> dict:
+    """LP-FT warm start (Kumar et al., ICLR 2022): features entering the output layer are collected with one
+    `Trainer.predict` pass (model frozen, eval mode); a class-weighted, L2-regularised softmax regression on
+    them (full-batch L-BFGS) replaces the random head. Returns the probe's training accuracy (%)."""
+    layer = output_layer(trainer.model)
+    captured = []
+    hook = layer.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0].detach().cpu()))
+    try:
+        order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")
+        trainer.predict(dataset.select(order), metric_key_prefix="probe")
+    finally:
+        hook.remove()
+    features = torch.empty(len(order), layer.in_features)
+    features[torch.as_tensor(order)] = torch.cat(captured)[: len(order)].float()
+    labels = torch.as_tensor(dataset["label"])
+    weights = class_balanced_weights(labels) ** power
+    weights = weights / weights.sum()
+
+    probe = torch.nn.Linear(layer.in_features, layer.out_features)
+    optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        losses = torch.nn.functional.cross_entropy(probe(features), labels, reduction="none")
+        loss = (weights * losses).sum() + 1e-4 * probe.weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        layer.weight.copy_(probe.weight.to(layer.weight))
+        layer.bias.copy_(probe.bias.to(layer.bias))
+        accuracy = float((probe(features).argmax(1) == labels).float().mean() * 100)
+    return {"linear_probe_train_top1": accuracy}
 
 
 def make_compute_metrics():
@@ -399,7 +458,8 @@ def _card(output_dir, metrics, model_args, data_args, training_args):
                 f"max length {data_args.max_length}, lr {training_args.learning_rate}, "
                 f"{training_args.num_train_epochs} epochs (max_steps {training_args.max_steps}), batch "
                 f"{training_args.per_device_train_batch_size}, class-balanced sampling "
-                f"{'on' if training_args.balanced_sampling else 'off'}"
+                f"{f'on (power {training_args.balancing_power})' if training_args.balanced_sampling else 'off'}, "
+                f"linear-probe warm start {'on' if training_args.linear_probe else 'off'}"
             ),
             "model selection": (
                 f"best {training_args.metric_for_best_model} on a stratified {data_args.heldout_fraction:.0%} "
@@ -468,6 +528,13 @@ def train_text(
         compute_metrics=make_compute_metrics(),
         callbacks=callbacks,
     )
+    probe = {}
+    if training_args.world_size > 1 and training_args.linear_probe:
+        logger.warning("--linear_probe is single-process only; skipped with %d processes", training_args.world_size)
+    elif training_args.linear_probe and not training_args.resume_from_checkpoint:
+        power = training_args.balancing_power if training_args.balanced_sampling else 0.0
+        probe = fit_linear_probe(trainer, train_set, power)
+        logger.info("linear probe warm start: train top-1 %.2f", probe["linear_probe_train_top1"])
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model()
     trainer.save_state()
@@ -487,7 +554,7 @@ def train_text(
             "max_length": data_args.max_length,
             "balanced_sampling": training_args.balanced_sampling,
         },
-        "train": {**train_result.metrics, "global_step": trainer.state.global_step},
+        "train": {**train_result.metrics, **probe, "global_step": trainer.state.global_step},
     }
     if len(heldout_set):
         heldout_probabilities = predict_probabilities(trainer, heldout_set, "heldout")
@@ -540,21 +607,38 @@ def train_text(
 
 # ------------------------------------------------------------------------------------------- `ego2exo text`
 def add_text_parser(subparsers):
-    """Register `ego2exo text ARGS...`: the same arguments as `train_text.py` (see `ego2exo text --help`)."""
+    """Register `ego2exo text --data_dir ... --output_dir ...`: the options of `train_text.py`."""
     parser = subparsers.add_parser(
         "text",
         help="text stage: source caption classifier -> target pseudo-labels (options of train_text.py)",
-        add_help=False,
+        description=__doc__.split("\n")[0],
     )
-    parser.add_argument("text_args", nargs="...", help="arguments of train_text.py, or one YAML/JSON file")
+    for dtype in TEXT_ARGUMENT_CLASSES:  # what HfArgumentParser does, on a sub-command's parser
+        hints = get_type_hints(dtype)
+        for dataclass_field in fields(dtype):
+            if dataclass_field.init:
+                dataclass_field.type = hints[dataclass_field.name]
+                HfArgumentParser._parse_dataclass_field(parser, dataclass_field)
     parser.set_defaults(func=run_text)
     return parser
 
 
-def run_text(args) -> dict:
-    words = list(args.text_args)
-    if not words or words[0] in ("-h", "--help"):
-        HfArgumentParser(TEXT_ARGUMENT_CLASSES, prog="ego2exo text").print_help()
-        return {}
+def summary_line(metrics: dict) -> str:
+    """One JSON line with the direction, held-out source accuracy and pseudo-label counts (no per-class lists)."""
+    summary = {}
+    for key in ("direction", "source_heldout", "pseudo_labels"):
+        if key in metrics:
+            value = metrics[key]
+            summary[key] = {k: v for k, v in value.items() if k != "per_class"} if isinstance(value, dict) else value
+    return json.dumps(summary)
+
+
+def run_text(args) -> int:
+    """`ego2exo text ...`: build the argument dataclasses from the parsed options, run the stage, print a summary."""
+    values = vars(args)
+    dataclasses = [
+        dtype(**{f.name: values[f.name] for f in fields(dtype) if f.init}) for dtype in TEXT_ARGUMENT_CLASSES
+    ]
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return train_text(*parse_text_args(words))
+    print(summary_line(train_text(*dataclasses)))
+    return 0

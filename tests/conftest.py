@@ -29,3 +29,14 @@ def tiny_copy(tiny_data_dir, tmp_path):
     import shutil
 
     return shutil.copytree(tiny_data_dir, tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tests use tiny matrices: one intra-op thread is fastest and avoids OpenMP spinning on shared CPUs."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -17,14 +17,6 @@ from ego2exo_hf.predict import evaluate_pseudo_labels, load_feature_classifier, 
 SPLIT = "ego_val"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def pooled(tiny_data_dir):
     return load_ego2exo(tiny_data_dir, "pooled")

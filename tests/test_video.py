@@ -27,15 +27,6 @@ SMALL = dict(batch_size=16, val_every=50, checkpoint_every=100, logging_steps=25
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny matrices: one intra-op thread is fastest, and avoids OpenMP spinning when the CPUs are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 
 @pytest.fixture(scope="module")
 def splits(tiny_data_dir):

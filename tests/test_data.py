@@ -312,3 +312,29 @@ def test_cli_synth_build_export(tmp_path, capsys):
     assert exit_info.value.code != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "ego2exo.json not found" in err and "\n" not in err
+
+
+def test_export_push_to_hub_uploads_the_folder(tiny_data_dir, tmp_path, monkeypatch):
+    """`--push_to_hub` is tested up to the upload call: the folder uploaded is the complete export."""
+    import huggingface_hub
+
+    calls = {}
+
+    def fake_create_repo(self, repo_id, **kwargs):
+        calls["create"] = (repo_id, kwargs.get("repo_type"))
+
+    def fake_upload_folder(self, folder_path, repo_id, repo_type=None, **kwargs):
+        folder = Path(folder_path)
+        calls["upload"] = (repo_id, repo_type, sorted(str(p.relative_to(folder)) for p in folder.rglob("*.*")))
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", fake_create_repo)
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", fake_upload_folder)
+    out = tmp_path / "ego2exo"
+    assert cli_main(["export", "--data_dir", str(tiny_data_dir), "--out", str(out), "--push_to_hub", "me/ego2exo"]) == 0
+    assert calls["create"] == ("me/ego2exo", "dataset")
+    repo_id, repo_type, files = calls["upload"]
+    assert (repo_id, repo_type) == ("me/ego2exo", "dataset")
+    assert "README.md" in files
+    assert {f"{config}/{split}-00000-of-00001.parquet" for config in ("text", "pooled") for split in SPLITS} <= set(
+        files
+    )

@@ -16,6 +16,7 @@ _PLUGINS = [
     ("ego2exo_hf.predict", "add_predict_parser"),
     ("ego2exo_hf.predict", "add_evaluate_pseudo_labels_parser"),
     ("ego2exo_hf.training.video", "add_train_video_parser"),
+    ("ego2exo_hf.training.text", "add_train_text_parser"),
 ]
 
 

@@ -187,14 +187,14 @@ def test_default_model_resolves_to_bundled_copy(monkeypatch):
     assert text.resolve_model_path("distilbert-base-uncased") == "distilbert-base-uncased"
 
 
-def test_ego2exo_text_subcommand(monkeypatch, capsys, tmp_path):
+def test_ego2exo_train_text_subcommand(monkeypatch, capsys, tmp_path):
     import argparse
 
     seen = []
     monkeypatch.setattr(text, "train_text", lambda *parsed: seen.extend(parsed) or {"direction": "ego->exo"})
     parser = argparse.ArgumentParser(prog="ego2exo")
-    text.add_text_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["text", "--data_dir", "d", "--source", "ego", "--target", "exo", "--output_dir",
+    text.add_train_text_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["train-text", "--data_dir", "d", "--source", "ego", "--target", "exo", "--output_dir",
                               str(tmp_path), "--max_steps", "7", "--no_balanced_sampling"])  # fmt: skip
     assert args.func(args) == 0
     model_args, data_args, training_args = seen

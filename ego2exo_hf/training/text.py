@@ -5,7 +5,7 @@ Source train captions (with their keystep labels) train an `AutoModelForSequence
 never used to select); every target train caption is then classified with `Trainer.predict` and the
 predictions are written as the target pseudo-labels, in the official format and as a Parquet table.
 
-`train_text.py` and `ego2exo text` are thin wrappers around `parse_text_args` + `train_text`.
+`train_text.py` and `ego2exo train-text` are thin wrappers around `parse_text_args` + `train_text`.
 """
 
 import importlib.util
@@ -36,7 +36,7 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 from ..constants import DEFAULT_TEXT_MODEL, DOMAINS, ID2LABEL, LABEL2ID, NUM_CLASSES, split_name
 from ..data.pseudo_labels import pseudo_label_file_name, write_pseudo_labels
 from ..data.samplers import class_balanced_weights
-from ..errors import Ego2ExoError
+from ..errors import Ego2ExoError, exit_on_user_error
 from ..hub import push_folder, write_metrics, write_model_card
 from ..metrics import load_accuracy_metric
 from ..utils import atomic_path, atomic_write_text, ensure_writable_dir
@@ -127,7 +127,7 @@ class TextTrainingArguments(TrainingArguments):
         default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never stop early)."}
     )
     learning_rate: float = 2e-4
-    num_train_epochs: float = 3.0
+    num_train_epochs: float = 5.0
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 64
     weight_decay: float = 3e-4
@@ -605,11 +605,11 @@ def train_text(
     return metrics
 
 
-# ------------------------------------------------------------------------------------------- `ego2exo text`
-def add_text_parser(subparsers):
-    """Register `ego2exo text --data_dir ... --output_dir ...`: the options of `train_text.py`."""
+# ------------------------------------------------------------------------------------- `ego2exo train-text`
+def add_train_text_parser(subparsers):
+    """Register `ego2exo train-text --data_dir ... --output_dir ...`: the options of `train_text.py`."""
     parser = subparsers.add_parser(
-        "text",
+        "train-text",
         help="text stage: source caption classifier -> target pseudo-labels (options of train_text.py)",
         description=__doc__.split("\n")[0],
     )
@@ -619,7 +619,7 @@ def add_text_parser(subparsers):
             if dataclass_field.init:
                 dataclass_field.type = hints[dataclass_field.name]
                 HfArgumentParser._parse_dataclass_field(parser, dataclass_field)
-    parser.set_defaults(func=run_text)
+    parser.set_defaults(func=run_train_text)
     return parser
 
 
@@ -633,12 +633,11 @@ def summary_line(metrics: dict) -> str:
     return json.dumps(summary)
 
 
-def run_text(args) -> int:
-    """`ego2exo text ...`: build the argument dataclasses from the parsed options, run the stage, print a summary."""
+@exit_on_user_error
+def run_train_text(args) -> int:
+    """`ego2exo train-text ...`: the argument dataclasses from the parsed options, then the stage and a summary."""
     values = vars(args)
-    dataclasses = [
-        dtype(**{f.name: values[f.name] for f in fields(dtype) if f.init}) for dtype in TEXT_ARGUMENT_CLASSES
-    ]
+    parsed = [dtype(**{f.name: values[f.name] for f in fields(dtype) if f.init}) for dtype in TEXT_ARGUMENT_CLASSES]
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    print(summary_line(train_text(*dataclasses)))
+    print(summary_line(train_text(*parsed)))
     return 0

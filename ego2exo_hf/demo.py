@@ -51,6 +51,8 @@ def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, 
 
 
 def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels, iterations, val_every, seed) -> dict:
+    import torch
+
     from .training.video import VideoTrainingArguments, train_video
 
     args = VideoTrainingArguments(
@@ -67,7 +69,13 @@ def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels,
         seed=seed,
         report_to="none",
     )
-    return train_video(args)
+    threads = torch.get_num_threads()
+    if not torch.cuda.is_available():  # a 64x1536 batch: one CPU thread is fastest, more threads only spin
+        torch.set_num_threads(1)
+    try:
+        return train_video(args)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _pair(metrics: dict) -> dict:

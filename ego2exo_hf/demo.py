@@ -19,7 +19,7 @@ from .utils import atomic_path, atomic_write_text, ensure_writable_dir
 METHODS = ("source_only", "lagtran", "target_supervised")
 METHOD_TITLES = {"source_only": "source only", "lagtran": "LaGTran", "target_supervised": "target supervised"}
 # Step counts per scale: (text-stage optimizer steps, video-stage iterations, validate every).
-SCALE_STEPS = {"tiny": (60, 300, 100), "demo": (400, 3000, 250)}
+SCALE_STEPS = {"tiny": (60, 300, 100), "demo": (150, 3000, 250)}
 
 
 def parse_direction(text: str) -> tuple[str, str]:

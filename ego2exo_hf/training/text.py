@@ -127,7 +127,7 @@ class TextTrainingArguments(TrainingArguments):
         default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never stop early)."}
     )
     learning_rate: float = 2e-4
-    num_train_epochs: float = 5.0
+    num_train_epochs: float = 3.0
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 64
     weight_decay: float = 3e-4

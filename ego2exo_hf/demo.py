@@ -101,16 +101,10 @@ def published_table() -> str:
 
 def target_val_predictions(model_dir, data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(true labels, predicted labels) of a saved feature classifier on one split."""
-    import torch
+    from .predict import load_feature_classifier, predict_split
 
-    from .data import load_ego2exo
-    from .models import FeatureClassifier
-
-    model = FeatureClassifier.from_pretrained(model_dir).eval()
-    batch = load_ego2exo(data_dir, "pooled")[split].with_format("torch", columns=["features", "label"])[:]
-    with torch.no_grad():
-        predicted = model(batch["features"]).logits.argmax(dim=1)
-    return batch["label"].numpy(), predicted.numpy()
+    table, _ = predict_split(load_feature_classifier(model_dir), data_dir, split)
+    return np.asarray(table["label"][:]), np.asarray(table["prediction"][:])
 
 
 def plot_confusion(labels, predicted, title: str, path) -> Path:

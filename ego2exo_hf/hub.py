@@ -6,7 +6,7 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData
 
 from .constants import CITATION, HUB_DATASET_REPO
-from .utils import atomic_write_text
+from .utils import atomic_write_text, sha256_file
 
 PAPER_URL = "https://arxiv.org/abs/2403.05535"
 
@@ -121,13 +121,7 @@ def populate_hub_cache(folder, repo_id: str, cache_dir, *, repo_type: str = "mod
 
     folder = Path(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    digests = {}
-    for path in files:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        digests[path] = digest.hexdigest()
+    digests = {path: sha256_file(path) for path in files}
     commit = hashlib.sha1("".join(f"{p.relative_to(folder).as_posix()}:{d}\n" for p, d in digests.items()).encode())
     commit = commit.hexdigest()
     storage = Path(cache_dir) / repo_folder_name(repo_id=repo_id, repo_type=repo_type)

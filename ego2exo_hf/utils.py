@@ -1,6 +1,7 @@
 """Small file-system helpers: everything the package writes goes through a temporary name first."""
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -53,3 +54,12 @@ def atomic_directory(path):
         yield tmp
         if path.exists():
             shutil.rmtree(path)
+
+
+def sha256_file(path) -> str:
+    """Hex SHA-256 of a file's content, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

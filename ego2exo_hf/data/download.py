@@ -23,7 +23,6 @@ Two steps, both resumable:
 
 import argparse
 import configparser
-import hashlib
 import json
 import os
 import shutil
@@ -46,7 +45,7 @@ from tqdm.auto import tqdm
 
 from ..constants import FEATURE_SUBDIR, HUB_DATASET_REPO, METADATA_FILE, SPLITS
 from ..errors import Ego2ExoError, exit_on_user_error
-from ..utils import atomic_path, atomic_write_text, ensure_writable_dir
+from ..utils import atomic_path, atomic_write_text, ensure_writable_dir, sha256_file
 from .official import load_feature_file, read_metadata
 
 FEATURE_PART = "features/omnivore_video"
@@ -75,14 +74,6 @@ CONNECTION_ERRORS = ("EndpointConnectionError", "Could not connect to the endpoi
 
 
 # ----------------------------------------------------------------------------------------------- metadata
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_checksums(data_dir) -> dict:
     path = Path(data_dir) / CHECKSUM_FILE
     if not path.is_file():

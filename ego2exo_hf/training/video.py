@@ -7,7 +7,6 @@ All features sit in memory as tensors and batches are gathered by tensor indexin
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -34,7 +33,7 @@ from ..errors import Ego2ExoError, exit_on_user_error
 from ..hub import push_folder, write_metrics, write_model_card
 from ..metrics import load_accuracy_metric
 from ..models import FeatureClassifier, FeatureClassifierConfig
-from ..utils import atomic_write_text, ensure_writable_dir
+from ..utils import atomic_write_text, ensure_writable_dir, sha256_file
 
 logger = get_logger(__name__)
 
@@ -189,7 +188,7 @@ def load_video_data(args: VideoTrainingArguments) -> VideoData:
             read_pseudo_labels(path), splits[target_name]["segment_id"], path=path, split=target_name
         )
         pools["target_train"].labels = torch.tensor(labels, dtype=torch.long)
-        digest = _sha256(path)[:12]
+        digest = sha256_file(path)[:12]
         provenance = f"pseudo-labels from {path.name} (sha256 {digest}, {len(labels)} segments)"
     elif args.method == "target_supervised":
         provenance = "true target labels (upper bound, not domain adaptation)"
@@ -235,15 +234,11 @@ def evaluate_split(model, loader, accelerator: Accelerator, metric) -> dict:
 # ---------------------------------------------------------------- checkpoints
 
 
-def _sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def run_fingerprint(args: VideoTrainingArguments) -> dict:
     """The settings a resumed run must share with the checkpoint, pseudo-label file content included."""
     fingerprint = {key: getattr(args, key) for key in RESUME_KEYS}
     if args.method == "lagtran":
-        fingerprint["pseudo_labels_sha256"] = _sha256(args.pseudo_labels)
+        fingerprint["pseudo_labels_sha256"] = sha256_file(args.pseudo_labels)
     return fingerprint
 
 

@@ -1,7 +1,6 @@
 """`ego2exo download`: the metadata step against a pre-populated Hub cache (offline, through the real
 `hf_hub_download`) and the features step against a stand-in `egoexo` that behaves like Meta's downloader."""
 
-import argparse
 import hashlib
 import json
 import os
@@ -15,9 +14,10 @@ import pytest
 import torch
 from huggingface_hub import constants as hub_constants
 
+from ego2exo_hf.cli import main as cli_main
 from ego2exo_hf.constants import HUB_DATASET_REPO, METADATA_FILE
 from ego2exo_hf.data import download
-from ego2exo_hf.data.download import CHECKSUM_FILE, add_download_parser, official_train_takes
+from ego2exo_hf.data.download import CHECKSUM_FILE, official_train_takes
 from ego2exo_hf.data.official import read_metadata
 from ego2exo_hf.data.synthetic import write_synthetic
 from ego2exo_hf.data.verify import verify_data_dir
@@ -27,10 +27,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def cli(*argv):
-    parser = argparse.ArgumentParser()
-    add_download_parser(parser.add_subparsers())
-    args = parser.parse_args(["download", *map(str, argv)])
-    return args.func(args)
+    return cli_main(["download", *map(str, argv)])
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """`ego2exo verify` on a synthetic copy with files removed, truncated, widened and shortened."""
 
-import argparse
 import json
 import shutil
 from collections import Counter
@@ -9,29 +8,26 @@ from pathlib import Path
 import pytest
 import torch
 
+from ego2exo_hf.cli import main as cli_main
 from ego2exo_hf.constants import FEATURE_DIM, METADATA_FILE, SPLITS
 from ego2exo_hf.data import verify
 from ego2exo_hf.data.download import download_metadata
 from ego2exo_hf.data.official import read_metadata
-from ego2exo_hf.data.synthetic import write_synthetic
 from ego2exo_hf.data.verify import INDEX_PAST_END, MISSING, UNREADABLE, WRONG_SHAPE, verify_data_dir
 
 
 def cli(*argv):
-    parser = argparse.ArgumentParser()
-    verify.add_verify_parser(parser.add_subparsers())
-    args = parser.parse_args(["verify", *map(str, argv)])
-    return args.func(args)
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return write_synthetic(tmp_path_factory.mktemp("pristine"), "tiny")
+    return cli_main(["verify", *map(str, argv)])
 
 
 @pytest.fixture
-def copy(pristine, tmp_path):
-    return Path(shutil.copytree(pristine, tmp_path / "copy"))
+def pristine(tiny_data_dir):
+    return Path(tiny_data_dir)
+
+
+@pytest.fixture
+def copy(tiny_copy):
+    return Path(tiny_copy)
 
 
 def records_using(data_dir, file_name) -> dict[str, list[dict]]:

@@ -81,6 +81,9 @@ def test_metrics_file(text_run, splits):
     assert metrics["source"]["num_train"] + metrics["source"]["num_heldout"] == len(splits["exo_train"])
     assert metrics["target_train_analysis"]["uses_target_labels"] is True
     assert 0.0 <= metrics["train"]["linear_probe_train_top1"] <= 100.0
+    assert metrics["combination"]["ngram_weight"] in text.NGRAM_WEIGHTS
+    assert {"source_heldout_transformer", "source_heldout_ngram"} <= set(metrics)
+    assert (output_dir / "ngram_classifier" / "model.safetensors").is_file()
     assert metrics["pseudo_labels"]["count"] == metrics["pseudo_labels"]["kept"] == len(splits["ego_train"])
     assert json.loads(result.stdout.strip().splitlines()[-1])["direction"] == "exo->ego"
 
@@ -125,6 +128,52 @@ def test_in_process_threshold_and_push(tiny_data_dir, tiny_bert, tmp_path, monke
 
 
 # ---------------------------------------------------------------------------------------- building blocks
+def test_ngram_classifier_saves_and_reloads_without_pickle(tmp_path):
+    from ego2exo_hf.training.ngram import NgramCaptionClassifier
+
+    texts = ["cuts the onion with a knife", "cuts the tomato with a knife", "washes the plate in the sink",
+             "washes the pan in the sink", "stirs the pot with a spoon", "stirs the pan with a spoon"]  # fmt: skip
+    labels = [3, 3, 7, 7, 1, 1]
+    model = NgramCaptionClassifier(NUM_CLASSES).fit(texts, labels)
+    queries = ["cuts the carrot with a knife", "washes the pot in the sink", ""]
+    probabilities = model.predict_proba(queries)
+    assert probabilities.shape == (3, NUM_CLASSES)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+    assert probabilities[:2].argmax(axis=1).tolist() == [3, 7]
+    assert probabilities[:, [0, 2, 4]].max() < 1e-6  # classes never seen in training are never predicted
+
+    reloaded = NgramCaptionClassifier.load(model.save(tmp_path / "ngram"))
+    assert sorted(p.name for p in (tmp_path / "ngram").iterdir()) == ["model.safetensors", "vocabulary.json"]
+    np.testing.assert_allclose(reloaded.predict_proba(queries), probabilities, atol=1e-6)
+
+
+def test_ngram_classifier_follows_the_class_balance():
+    texts = [f"stirs the pot {i}" for i in range(40)] + ["stirs the pan"] * 2 + ["washes the pan"] * 2
+    labels = np.array([0] * 40 + [1] * 2 + [2] * 2)
+    natural = text.fit_ngram(texts, labels, power=0.0, seed=0).predict_proba(["stirs the pan"])
+    balanced = text.fit_ngram(texts, labels, power=1.0, seed=0).predict_proba(["stirs the pan"])
+    assert balanced[0, 1] > natural[0, 1]  # the rare class gains weight as it does in the balanced sampler
+
+
+def test_ngram_weight_is_chosen_on_heldout_labels():
+    from ego2exo_hf.metrics import load_accuracy_metric
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, NUM_CLASSES, size=400)
+    exact = np.eye(NUM_CLASSES)[labels] * 0.9 + 0.1 / NUM_CLASSES
+    noise = rng.dirichlet(np.ones(NUM_CLASSES), size=len(labels))
+    uniform = np.full_like(exact, 1 / NUM_CLASSES)
+    metric = load_accuracy_metric()
+
+    chosen = text.choose_ngram_weight(noise, exact, labels, metric)  # only the n-gram model knows the answer
+    assert chosen["ngram_weight"] > 0.0 and chosen["heldout_score"] == pytest.approx(100.0)
+    chosen = text.choose_ngram_weight(exact, uniform, labels, metric)  # nothing to gain: the least n-gram
+    assert chosen["ngram_weight"] == 0.0
+    mixed = text.combine_probabilities(noise, exact, 0.25)
+    np.testing.assert_allclose(mixed, 0.75 * noise + 0.25 * exact)
+    assert text.combine_probabilities(noise, None, 0.5) is noise
+
+
 def test_balanced_sampler_draws_classes_uniformly():
     labels = [0] * 800 + [1] * 150 + [2] * 40 + [3] * 9 + [4]
     lengths = np.random.default_rng(0).integers(3, 128, size=len(labels)).tolist()

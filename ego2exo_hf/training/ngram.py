@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -42,10 +43,7 @@ class NgramCaptionClassifier:
 
     def predict_proba(self, texts) -> np.ndarray:
         logits = self.vectorizer.transform(texts) @ self.weight.T + self.bias
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        probabilities = np.exp(logits)
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+        return softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
     def save(self, directory) -> Path:
         """Write `vocabulary.json` and `model.safetensors` into `directory` (all or nothing)."""

@@ -128,8 +128,8 @@ class TextTrainingArguments(TrainingArguments):
     freeze_word_embeddings: bool = field(
         default=True,
         metadata={
-            "help": "Keep the input word-embedding matrix fixed (most of a small model's weights): the optimizer "
-            "skips it, about 1.2x faster steps on CPU."
+            "help": "Keep the input word-embedding matrix fixed (about half of MiniLM's weights): the optimizer "
+            "skips it, so steps are faster on CPU (BENCHMARKS.md, text stage)."
         },
     )
     ngram_ensemble: bool = field(
@@ -143,7 +143,7 @@ class TextTrainingArguments(TrainingArguments):
         default=True,
         metadata={
             "help": "On a machine without a GPU whose CPU has native bfloat16 (AMX or AVX512-BF16), train and "
-            "predict under bf16 autocast (1.2x to 1.5x faster). Off: float32 everywhere."
+            "predict under bf16 autocast (faster, see BENCHMARKS.md, text stage). Off: float32 everywhere."
         },
     )
     early_stopping_patience: int = field(
@@ -177,7 +177,8 @@ class TextTrainingArguments(TrainingArguments):
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bfloat16 matrix products natively (Intel AMX or AVX512-BF16)."""
-    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private torch helpers: absent means no
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 TEXT_ARGUMENT_CLASSES = (ModelArguments, DataArguments, TextTrainingArguments)

@@ -169,9 +169,18 @@ def test_ngram_weight_is_chosen_on_heldout_labels():
     assert chosen["ngram_weight"] > 0.0 and chosen["heldout_score"] == pytest.approx(100.0)
     chosen = text.choose_ngram_weight(exact, uniform, labels, metric)  # nothing to gain: the least n-gram
     assert chosen["ngram_weight"] == 0.0
-    mixed = text.combine_probabilities(noise, exact, 0.25)
-    np.testing.assert_allclose(mixed, 0.75 * noise + 0.25 * exact)
     assert text.combine_probabilities(noise, None, 0.5) is noise
+
+
+def test_probabilities_are_pooled_log_linearly():
+    rng = np.random.default_rng(1)
+    transformer, ngram = rng.dirichlet(np.ones(NUM_CLASSES), size=(2, 50))
+    ngram[:, 3] = 0.0  # a class the n-gram model never saw
+    ngram /= ngram.sum(axis=1, keepdims=True)
+    pooled = text.combine_probabilities(transformer, ngram, 0.25)
+    expected = transformer**0.75 * ngram**0.25
+    np.testing.assert_allclose(pooled, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-6)
+    assert pooled[:, 3].max() < 1e-6  # the product vetoes what one model rules out
 
 
 def test_balanced_sampler_draws_classes_uniformly():

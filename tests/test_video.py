@@ -27,7 +27,6 @@ SMALL = dict(batch_size=16, val_every=50, checkpoint_every=100, logging_steps=25
 # ---------------------------------------------------------------- fixtures
 
 
-
 @pytest.fixture(scope="module")
 def splits(tiny_data_dir):
     from ego2exo_hf.data import load_ego2exo
@@ -292,8 +291,20 @@ def bad_runs(lagtran_run, splits, pseudo_labels, tmp_path_factory):
     procs = {}
     for name, (pl, extra, _) in BAD_INPUTS.items():
         output_dir = reference_args.output_dir if name == "resume_other_configuration" else str(root / name)
-        command = [sys.executable, str(REPO / "train_video.py"), "--data_dir", reference_args.data_dir,
-                   "--output_dir", output_dir, "--num_iterations", "20", "--batch_size", "16", "--report_to", "none"]
+        command = [
+            sys.executable,
+            str(REPO / "train_video.py"),
+            "--data_dir",
+            reference_args.data_dir,
+            "--output_dir",
+            output_dir,
+            "--num_iterations",
+            "20",
+            "--batch_size",
+            "16",
+            "--report_to",
+            "none",
+        ]
         if pl is None:
             command += ["--pseudo_labels", str(pseudo_labels)]
         elif pl == "pl:absent":

@@ -80,9 +80,7 @@ class FeatureClassifier(PreTrainedModel):
                 init.ones_(module.running_var)
                 init.zeros_(module.num_batches_tracked)
 
-    def forward(
-        self, features: torch.Tensor, labels: torch.Tensor | None = None, **kwargs
-    ) -> SequenceClassifierOutput:
+    def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None, **kwargs) -> SequenceClassifierOutput:
         if features.shape[-1] != self.config.feature_dim:
             raise ValueError(f"features are {features.shape[-1]}-d, expected {self.config.feature_dim}")
         logits = self.classifier(self.activation(self.norm(self.hidden(features))))

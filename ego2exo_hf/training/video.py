@@ -61,8 +61,10 @@ class VideoTrainingArguments:
     target: Literal["ego", "exo"] = field(default="ego", metadata={"help": "Unlabelled target domain."})
     method: Literal["lagtran", "source_only", "target_supervised"] = field(
         default="lagtran",
-        metadata={"help": "lagtran: source CE + target pseudo-label CE; source_only; target_supervised: true "
-                  "target labels instead of pseudo-labels (upper bound)."},
+        metadata={
+            "help": "lagtran: source CE + target pseudo-label CE; source_only; target_supervised: true "
+            "target labels instead of pseudo-labels (upper bound)."
+        },
     )
     pseudo_labels: str | None = field(
         default=None, metadata={"help": "Official-format pseudo-label file for the target train split (lagtran)."}
@@ -81,8 +83,10 @@ class VideoTrainingArguments:
     save_total_limit: int = field(default=2, metadata={"help": "Number of checkpoints kept (oldest deleted)."})
     selection: Literal["last", "source_val", "target_val_oracle"] = field(
         default="last",
-        metadata={"help": "Saved model: the last iterate, the best on source val, or the best on target val "
-                  "(an oracle: it uses target labels, so it is not a valid domain-adaptation result)."},
+        metadata={
+            "help": "Saved model: the last iterate, the best on source val, or the best on target val "
+            "(an oracle: it uses target labels, so it is not a valid domain-adaptation result)."
+        },
     )
     seed: int = 0
     resume_from_checkpoint: str | None = field(
@@ -421,8 +425,11 @@ def train_video(args: VideoTrainingArguments) -> dict:
         results = {name: evaluate_split(model, loader, accelerator, metric) for name, loader in val_loaders.items()}
         if selection_split and (best["score"] is None or results[selection_split]["top1"] > best["score"]):
             state = accelerator.unwrap_model(model).state_dict()
-            best.update(score=results[selection_split]["top1"], iteration=iteration,
-                        state={k: v.detach().cpu().clone() for k, v in state.items()})
+            best.update(
+                score=results[selection_split]["top1"],
+                iteration=iteration,
+                state={k: v.detach().cpu().clone() for k, v in state.items()},
+            )
         return results
 
     logger.info(
@@ -431,8 +438,12 @@ def train_video(args: VideoTrainingArguments) -> dict:
         main_process_only=True,
     )
     model.train()
-    progress = tqdm(total=args.num_iterations, initial=start, desc=f"video {args.method}",
-                    disable=not accelerator.is_local_main_process)
+    progress = tqdm(
+        total=args.num_iterations,
+        initial=start,
+        desc=f"video {args.method}",
+        disable=not accelerator.is_local_main_process,
+    )
     # Sums since the last log point, reduced across processes only when logged (no per-step sync).
     running_loss, running_steps = torch.zeros((), device=accelerator.device), 0
     running_examples = torch.zeros(2, dtype=torch.long, device=accelerator.device)  # source, target

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from text_real_captions import read_captions
+from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
-from ego2exo_hf.constants import NUM_CLASSES
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
-from ego2exo_hf.training.text import bundled_minilm_path, cpu_has_native_bf16
+from ego2exo_hf.training.text import bundled_minilm_path, cpu_has_native_bf16, load_text_model
 
 WARMUP_STEPS = 10
 SETTINGS = {  # name: (batch size, fused AdamW, lowest encoder layers frozen)
@@ -37,13 +37,13 @@ def read_caption_ids(captions_dir: Path, tokenizer, max_length: int) -> list[lis
     path = captions_dir / "exo_train.txt"
     if not path.is_file():
         raise Ego2ExoError(f"{path} not found: --captions_dir must hold exo_train.txt")
-    captions = [line.split(";")[1] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return tokenizer([c for c in captions if c.strip()], truncation=True, max_length=max_length)["input_ids"]
+    captions = [r["text_caption"] for r in read_captions(path) if r["text_caption"].strip()]
+    return tokenizer(captions, truncation=True, max_length=max_length)["input_ids"]
 
 
 def examples_per_second(model_path, tokenizer, ids, batch_size, fused, frozen_layers, num_examples, seed=0):
     """Train-step throughput (examples/s) after `WARMUP_STEPS` steps, batches grouped by length."""
-    model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=NUM_CLASSES)
+    _, model = load_text_model(model_path)
     model.get_input_embeddings().weight.requires_grad_(False)
     for layer in model.base_model.encoder.layer[:frozen_layers]:
         layer.requires_grad_(False)
@@ -84,7 +84,7 @@ def main(argv=None):
     results = {}
     for name in args.settings:
         batch_size, fused, frozen = SETTINGS[name]
-        speed = examples_per_second(model_path, tokenizer, ids, batch_size, fused, frozen, args.examples)
+        speed = examples_per_second(str(model_path), tokenizer, ids, batch_size, fused, frozen, args.examples)
         results[name] = round(speed, 1)
         print(f"{name}: {results[name]} examples/s", flush=True)
     print(json.dumps({"benchmark": "text_step_speed", "threads": torch.get_num_threads(), "examples_per_s": results}))

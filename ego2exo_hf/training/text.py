@@ -567,7 +567,8 @@ def train_text(
 
     # 1. Data: source captions (minus a stratified held-out slice) and target captions.
     source, target = load_caption_splits(data_args)
-    train_rows, heldout_rows = stratified_heldout(source["label"], data_args.heldout_fraction, training_args.seed)
+    source_labels = np.asarray(source["label"])
+    train_rows, heldout_rows = stratified_heldout(source_labels, data_args.heldout_fraction, training_args.seed)
     has_target_labels = "label" in target.column_names and min(target["label"]) >= 0
 
     # 2. Model: the checkpoint is checked before anything is written.
@@ -615,8 +616,8 @@ def train_text(
     # 4. The n-gram classifier, mixed in with a weight chosen on the held-out slice.
     ngram = None
     if training_args.ngram_ensemble:
-        texts, labels = source.select(train_rows)[TEXT_COLUMN][:], np.asarray(train_set["label"])
-        ngram = fit_ngram(texts, labels, power, training_args.seed)
+        source_captions = np.asarray(source[TEXT_COLUMN][:], dtype=object)  # read once, indexed by row below
+        ngram = fit_ngram(source_captions[train_rows].tolist(), source_labels[train_rows], power, training_args.seed)
 
     metric = load_accuracy_metric()
     metrics = {
@@ -642,13 +643,13 @@ def train_text(
         metrics["source_heldout_transformer"] = _accuracy(metric, heldout_transformer, heldout_labels)
         heldout_final = heldout_transformer
         if ngram:
-            heldout_ngram = ngram.predict_proba(source.select(heldout_rows)[TEXT_COLUMN][:])
+            heldout_ngram = ngram.predict_proba(source_captions[heldout_rows].tolist())
             metrics["source_heldout_ngram"] = _accuracy(metric, heldout_ngram, heldout_labels)
             combination = choose_ngram_weight(heldout_transformer, heldout_ngram, heldout_labels, metric)
             heldout_final = combine_probabilities(heldout_transformer, heldout_ngram, combination["ngram_weight"])
         metrics["source_heldout"] = _accuracy(metric, heldout_final, heldout_labels)
         if ngram:  # weight chosen: the n-gram model now learns from every source caption (seconds)
-            ngram = fit_ngram(source[TEXT_COLUMN][:], np.asarray(source["label"]), power, training_args.seed)
+            ngram = fit_ngram(source_captions.tolist(), source_labels, power, training_args.seed)
     metrics["combination"] = combination
     logger.info("pseudo-labeller: transformer + n-gram classifier with weight %s", combination["ngram_weight"])
 

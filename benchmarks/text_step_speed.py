@@ -2,11 +2,11 @@
 
     python benchmarks/text_step_speed.py --captions_dir ../shared/data/ego2exo_captions
 
-Times optimizer steps the way `train_text` takes them (bundled MiniLM, frozen word embeddings, bf16 autocast
-on CPUs that have it, AdamW, batches of captions of similar length) for a few settings, each measured in the
-same process after 10 warm-up steps. Use it to compare settings, and as a probe of how fast the machine is
-right now: on a shared machine the same command can vary by a third over a day (BENCHMARKS.md, text stage).
-The last line is one JSON object.
+Times optimizer steps the way `train_text` takes them (bundled MiniLM, eager attention, frozen word
+embeddings, bf16 autocast on CPUs that have it, AdamW, batches of captions of similar length) for a few
+settings, each measured in the same process after 10 warm-up steps. Use it to compare settings, and as a probe
+of how fast the machine is right now: on a shared machine the same command can vary by a third over a day
+(BENCHMARKS.md, text stage). The last line is one JSON object.
 """
 
 import argparse
@@ -25,11 +25,12 @@ from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.training.text import bundled_minilm_path, cpu_has_native_bf16, load_text_model
 
 WARMUP_STEPS = 10
-SETTINGS = {  # name: (batch size, fused AdamW, lowest encoder layers frozen)
-    "batch 8 (default)": (8, True, 0),
-    "batch 8, AdamW not fused": (8, False, 0),
-    "batch 8, 2 lowest layers frozen": (8, True, 2),
-    "batch 32": (32, True, 0),
+SETTINGS = {  # name: (batch size, fused AdamW, lowest encoder layers frozen, attention implementation)
+    "batch 8 (default)": (8, True, 0, "eager"),
+    "batch 8, PyTorch SDPA attention": (8, True, 0, "sdpa"),
+    "batch 8, AdamW not fused": (8, False, 0, "eager"),
+    "batch 8, 2 lowest layers frozen": (8, True, 2, "eager"),
+    "batch 32": (32, True, 0, "eager"),
 }
 
 
@@ -41,9 +42,10 @@ def read_caption_ids(captions_dir: Path, tokenizer, max_length: int) -> list[lis
     return tokenizer(captions, truncation=True, max_length=max_length)["input_ids"]
 
 
-def examples_per_second(model_path, tokenizer, ids, batch_size, fused, frozen_layers, num_examples, seed=0):
+def examples_per_second(model_path, tokenizer, ids, setting, num_examples, seed=0):
     """Train-step throughput (examples/s) after `WARMUP_STEPS` steps, batches grouped by length."""
-    _, model = load_text_model(model_path)
+    batch_size, fused, frozen_layers, attention = setting
+    _, model = load_text_model(model_path, attn_implementation=attention)
     model.get_input_embeddings().weight.requires_grad_(False)
     for layer in model.base_model.encoder.layer[:frozen_layers]:
         layer.requires_grad_(False)
@@ -83,8 +85,7 @@ def main(argv=None):
     ids = read_caption_ids(Path(args.captions_dir), tokenizer, args.max_length)
     results = {}
     for name in args.settings:
-        batch_size, fused, frozen = SETTINGS[name]
-        speed = examples_per_second(str(model_path), tokenizer, ids, batch_size, fused, frozen, args.examples)
+        speed = examples_per_second(str(model_path), tokenizer, ids, SETTINGS[name], args.examples)
         results[name] = round(speed, 1)
         print(f"{name}: {results[name]} examples/s", flush=True)
     print(json.dumps({"benchmark": "text_step_speed", "threads": torch.get_num_threads(), "examples_per_s": results}))

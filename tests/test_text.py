@@ -220,6 +220,19 @@ def test_trainer_sampler_switch(tiny_bert, tmp_path):
         assert isinstance(trainer._get_train_sampler(), expected)
 
 
+def test_attention_defaults_to_eager_on_cpu_and_matches_sdpa(tiny_bert):
+    import torch
+
+    tokenizer, eager = text.load_text_model(str(tiny_bert))
+    assert not torch.cuda.is_available() and eager.config._attn_implementation == "eager"
+    _, sdpa = text.load_text_model(str(tiny_bert), attn_implementation="sdpa")
+    assert sdpa.config._attn_implementation == "sdpa"
+    sdpa.load_state_dict(eager.state_dict())
+    batch = tokenizer(["a b c d", "e"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(eager.eval()(**batch).logits, sdpa.eval()(**batch).logits, rtol=1e-4, atol=1e-5)
+
+
 def test_stratified_heldout_keeps_every_class_in_train():
     labels = [0] * 50 + [1] * 20 + [2] * 3 + [3]
     train, heldout = text.stratified_heldout(labels, 0.1, seed=0)
@@ -316,6 +329,7 @@ BAD_INPUTS = {
     "empty source captions": (_empty_source_captions, [], "every source caption is empty"),
     "num_labels mismatch": (_five_class_checkpoint, [], "classifier with 5 labels"),
     "unwritable output dir": (_output_below_a_file, [], "not writable"),
+    "unknown attention kernel": (None, ["--attn_implementation", "turbo"], "cannot load model"),
 }
 
 

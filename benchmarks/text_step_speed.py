@@ -22,7 +22,7 @@ from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
-from ego2exo_hf.training.text import bundled_minilm_path, cpu_has_native_bf16, load_text_model
+from ego2exo_hf.training.text import bundled_minilm_path, cpu_bf16_applies, load_text_model
 
 WARMUP_STEPS = 10
 SETTINGS = {  # name: (batch size, fused AdamW, lowest encoder layers frozen, attention implementation)
@@ -54,7 +54,7 @@ def examples_per_second(model_path, tokenizer, ids, setting, num_examples, seed=
     lengths = [len(ids[i]) for i in draw]
     order = get_length_grouped_indices(lengths, batch_size, generator=torch.Generator().manual_seed(seed))
     draw = draw[order]
-    bf16 = cpu_has_native_bf16() and not torch.cuda.is_available()
+    bf16 = cpu_bf16_applies()
     start = None
     for step, first in enumerate(range(0, len(draw), batch_size)):
         if step == WARMUP_STEPS:

@@ -179,7 +179,7 @@ class TextTrainingArguments(TrainingArguments):
     def __post_init__(self):
         if self.output_dir is None:
             raise Ego2ExoError("--output_dir is required")
-        if self.cpu_bf16 and not self.fp16 and cpu_has_native_bf16() and not torch.cuda.is_available():
+        if self.cpu_bf16 and not self.fp16 and cpu_bf16_applies():
             self.bf16, self.use_cpu = True, True  # the Trainer needs use_cpu to accept bf16 without a GPU
         super().__post_init__()
 
@@ -188,6 +188,11 @@ def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bfloat16 matrix products natively (Intel AMX or AVX512-BF16)."""
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private torch helpers: absent means no
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def cpu_bf16_applies() -> bool:
+    """Where `--cpu_bf16` turns bf16 autocast on: no GPU, and a CPU with native bfloat16."""
+    return not torch.cuda.is_available() and cpu_has_native_bf16()
 
 
 TEXT_ARGUMENT_CLASSES = (ModelArguments, DataArguments, TextTrainingArguments)

@@ -11,6 +11,8 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from text_model_fixture import make_tiny_bert
 
 from ego2exo_hf.constants import DEFAULT_TEXT_MODEL, ID2LABEL, NUM_CLASSES
@@ -105,6 +107,19 @@ def test_pseudo_labels_cover_every_target_segment(text_run, splits):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
     np.testing.assert_array_equal(probabilities.argmax(axis=1), labels)
     np.testing.assert_allclose(table["confidence"], probabilities.max(axis=1), atol=1e-6)
+
+
+def test_in_process_run_leaves_no_mixed_precision_behind(tiny_data_dir, tiny_bert, tmp_path):
+    """The Trainer's bf16 must not carry over to an `Accelerator` created later in the process (the video stage in
+    `ego2exo demo`)."""
+    text.train_text(
+        data_dir=str(tiny_data_dir), model_name_or_path=str(tiny_bert), output_dir=str(tmp_path / "run"),
+        max_steps=2, heldout_fraction=0.0, report_to="none", disable_tqdm=True, bf16=True, use_cpu=True,
+    )  # fmt: skip
+    try:
+        assert Accelerator(cpu=True).mixed_precision == "no"
+    finally:
+        AcceleratorState._reset_state()  # leave no state to the next test either
 
 
 def test_in_process_threshold_and_push(tiny_data_dir, tiny_bert, tmp_path, monkeypatch):

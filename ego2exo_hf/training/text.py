@@ -8,6 +8,7 @@ predictions are written as the target pseudo-labels, in the official format and 
 `train_text.py` and `ego2exo train-text` are thin wrappers around `parse_text_args` + `train_text`.
 """
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -20,6 +21,7 @@ from typing import get_type_hints
 import datasets
 import numpy as np
 import torch
+from accelerate.state import AcceleratorState
 from scipy.special import softmax
 from torch.utils.data import Sampler, SequentialSampler
 from transformers import (
@@ -567,6 +569,18 @@ def _card(output_dir, metrics, model_args, data_args, training_args):
 
 
 # -------------------------------------------------------------------------------------------- the stage
+@contextlib.contextmanager
+def releasing_accelerator_state():
+    """Clear accelerate's process-wide `AcceleratorState` when the stage ends. The Trainer configures it (CPU bf16
+    here), and an `Accelerator` created later in the same process would otherwise inherit that mixed precision:
+    `ego2exo demo` ran its video stage under bf16 that way. The process group (`PartialState`) is kept."""
+    try:
+        yield
+    finally:
+        AcceleratorState._reset_state()  # what transformers' TrainingArguments does before setting up its own
+
+
+@releasing_accelerator_state()
 def train_text(
     model_args: ModelArguments | None = None,
     data_args: DataArguments | None = None,

@@ -138,11 +138,6 @@ def run_direction(source, target, data_dir, output_dir, extra_args) -> dict:
     }
 
 
-def all_runs(results: dict) -> list[dict]:
-    """Every single run's result, whether a direction holds one run or `per_seed` runs."""
-    return [run for result in results.values() for run in result.get("per_seed", {"": result}).values()]
-
-
 def beats(top1: float, mean_class: float, reference: tuple[float, float]) -> bool:
     """Both figures above the published ones, compared at the published 2 decimals (equal is a tie, not a win)."""
     return round(top1, 2) > reference[0] and round(mean_class, 2) > reference[1]
@@ -182,26 +177,25 @@ def main():
         root = Path(args.output_dir or tmp)
         data_dir = write_caption_data_dir(args.captions_dir, root / "data")
         start = time.perf_counter()
-        results = {}
+        results, cpu_seconds = {}, 0.0
         for direction in args.directions:
             source, target = direction.split("->")
             runs = {}
             for seed in args.seeds or [None]:  # None: the text stage's own default seed
-                label = "" if seed is None else f"_seed{seed}"
-                seed_args = [] if seed is None else ["--seed", str(seed)]
-                runs[seed] = run_direction(
-                    source, target, data_dir, root / f"text_{source}_{target}{label}", [*extra, *seed_args]
+                suffix, seed_args = ("", []) if seed is None else (f"_seed{seed}", ["--seed", str(seed)])
+                run = run_direction(
+                    source, target, data_dir, root / f"text_{source}_{target}{suffix}", [*extra, *seed_args]
                 )
-                print(f"{direction}{label.replace('_', ' ')}: {json.dumps(runs[seed])}", flush=True)
-            per_seed = {str(seed): run for seed, run in runs.items()}
-            results[direction] = over_seeds(per_seed, direction) if len(runs) > 1 else next(iter(runs.values()))
+                print(f"{direction}{'' if seed is None else f' seed {seed}'}: {json.dumps(run)}", flush=True)
+                runs[str(seed)], cpu_seconds = run, cpu_seconds + run["cpu_s"]
+            results[direction] = over_seeds(runs, direction) if len(runs) > 1 else run
         summary = {
             "benchmark": "text_real_captions",
             "settings": " ".join([*extra, *(["seeds", *map(str, args.seeds)] if args.seeds else [])]) or "defaults",
             "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
             "results": results,
             "total_wall_s": round(time.perf_counter() - start, 1),
-            "total_cpu_s": round(sum(run["cpu_s"] for run in all_runs(results)), 1),
+            "total_cpu_s": round(cpu_seconds, 1),
         }
     print(json.dumps(summary))
 

@@ -59,8 +59,8 @@ def test_several_seeds_report_each_run_and_their_mean(benchmark, captions_dir, t
     assert summary["settings"].endswith("seeds 1 2")
     assert summary["total_cpu_s"] == round(sum(run["cpu_s"] for run in result["per_seed"].values()), 1)
     for seed in (1, 2):  # one folder per seed, each trained with its own seed
-        args = json.loads((tmp_path / "runs" / f"text_exo_ego_seed{seed}" / "trainer_state.json").read_text())
-        assert args["global_step"] == 4
+        state = json.loads((tmp_path / "runs" / f"text_exo_ego_seed{seed}" / "trainer_state.json").read_text())
+        assert state["global_step"] == 4
     assert (tmp_path / "runs" / "text_exo_ego_seed1" / "pseudo_labels" / "ego2exo_exo_ego.txt").is_file()
 
 

@@ -101,7 +101,7 @@ def push_folder(folder, repo_id: str, *, repo_type: str = "model", commit_messag
         repo_id=repo_id,
         repo_type=repo_type,
         commit_message=commit_message,
-        ignore_patterns=["checkpoints/*", "checkpoint-*/*", "runs/*", ".*"],
+        ignore_patterns=["checkpoints/*", "checkpoint-*/*", "runs/*", "*/checkpoint-*/*", "*/runs/*", ".*"],
     )
 
 

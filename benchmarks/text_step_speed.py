@@ -7,12 +7,16 @@ embeddings, bf16 autocast on CPUs that have it, AdamW, batches of captions of si
 settings, each measured in the same process after 10 warm-up steps. Use it to compare settings, and as a probe
 of how fast the machine is right now: on a shared machine the same command can vary by a third over a day
 (BENCHMARKS.md, text stage). The last line is one JSON object.
+
+`--processes 1 2` also times each setting in 2 processes at once, each with half the CPU threads, and reports
+their summed examples/s: how `train_text` trains its ensemble members on a CPU (`--member_processes`).
 """
 
 import argparse
 import json
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +73,21 @@ def examples_per_second(model_path, tokenizer, ids, setting, num_examples, seed=
     return num_examples / (time.perf_counter() - start)
 
 
+def _examples_per_second_in_worker(model_path, ids, setting, num_examples, threads, seed):
+    torch.set_num_threads(threads)
+    return examples_per_second(model_path, AutoTokenizer.from_pretrained(model_path), ids, setting, num_examples, seed)
+
+
+def examples_per_second_in_processes(model_path, ids, setting, num_examples, processes) -> tuple[float, int]:
+    """Summed throughput of `processes` copies of the timed loop running at once (different draws), each with an
+    equal share of this process's threads; returns it with the threads per process."""
+    threads = max(1, torch.get_num_threads() // processes)
+    inputs = (model_path, ids, setting, num_examples, threads)
+    with ProcessPoolExecutor(processes, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
+        speeds = list(pool.map(_examples_per_second_in_worker, *zip(*[(*inputs, seed) for seed in range(processes)])))
+    return sum(speeds), threads
+
+
 @exit_on_user_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +95,12 @@ def main(argv=None):
     parser.add_argument("--examples", type=int, default=800, help="timed examples per setting")
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument(
+        "--processes", nargs="+", type=int, default=[1], help="process counts to time each setting with (summed)"
+    )
     args = parser.parse_args(argv)
+    if min(args.processes) < 1:
+        raise Ego2ExoError(f"--processes must be at least 1, got {min(args.processes)}")
 
     model_path = bundled_minilm_path()
     if model_path is None:
@@ -85,9 +109,17 @@ def main(argv=None):
     ids = read_caption_ids(Path(args.captions_dir), tokenizer, args.max_length)
     results = {}
     for name in args.settings:
-        speed = examples_per_second(str(model_path), tokenizer, ids, SETTINGS[name], args.examples)
-        results[name] = round(speed, 1)
-        print(f"{name}: {results[name]} examples/s", flush=True)
+        for processes in args.processes:
+            if processes == 1:
+                speed = examples_per_second(str(model_path), tokenizer, ids, SETTINGS[name], args.examples)
+                key = name
+            else:
+                speed, threads = examples_per_second_in_processes(
+                    str(model_path), ids, SETTINGS[name], args.examples, processes
+                )
+                key = f"{name}, {processes} processes x {threads} thread(s), summed"
+            results[key] = round(speed, 1)
+            print(f"{key}: {results[key]} examples/s", flush=True)
     print(json.dumps({"benchmark": "text_step_speed", "threads": torch.get_num_threads(), "examples_per_s": results}))
     return 0
 

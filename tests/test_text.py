@@ -38,9 +38,10 @@ def tiny_bert(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def text_run(tiny_data_dir, tiny_bert, tmp_path_factory):
-    """One real run of the script (exo -> ego) in a fresh process."""
+    """One real run of the script (exo -> ego) in a fresh process, with an ensemble of two transformers."""
     output_dir = tmp_path_factory.mktemp("run") / "text_exo_ego"
-    args = stage_args(tiny_data_dir, tiny_bert, output_dir, "--source", "exo", "--target", "ego")
+    extra = ["--source", "exo", "--target", "ego", "--ensemble_size", "2", "--attn_implementation", "eager"]
+    args = stage_args(tiny_data_dir, tiny_bert, output_dir, *extra)
     result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     return output_dir, result
@@ -88,6 +89,38 @@ def test_metrics_file(text_run, splits):
     assert (output_dir / "ngram_classifier" / "model.safetensors").is_file()
     assert metrics["pseudo_labels"]["count"] == metrics["pseudo_labels"]["kept"] == len(splits["ego_train"])
     assert json.loads(result.stdout.strip().splitlines()[-1])["direction"] == "exo->ego"
+
+
+def test_ensemble_members_train_in_parallel_and_reload(text_run):
+    """`--ensemble_size 2` fine-tunes two transformers with different seeds, at the same time in one-thread worker
+    processes (on a CPU with two or more threads), and saves each as a model the Auto classes reload."""
+    from safetensors.numpy import load_file
+    from transformers import AutoModelForSequenceClassification
+
+    output_dir, _ = text_run
+    ensemble = json.loads((output_dir / "metrics.json").read_text())["ensemble"]
+    assert ensemble["size"] == 2
+    assert ensemble["processes"] == min(2, ensemble["cpu_threads"])  # the script runs with torch's default threads
+    assert [m["seed"] for m in ensemble["members"]] == [42, 43]
+    assert [m["folder"] for m in ensemble["members"]] == [".", "ensemble_members/member-1"]
+    member = output_dir / "ensemble_members" / "member-1"
+    assert AutoModelForSequenceClassification.from_pretrained(member).config.id2label == ID2LABEL
+    first, second = load_file(output_dir / "model.safetensors"), load_file(member / "model.safetensors")
+    assert any(not np.array_equal(first[name], second[name]) for name in first)  # two different models
+    for entry in ensemble["members"]:
+        assert 0.0 <= entry["source_heldout"]["top1"] <= 100.0
+    assert "ensemble" in (output_dir / "README.md").read_text()
+
+
+def test_members_one_after_another_in_process(tiny_data_dir, tiny_bert, tmp_path):
+    """`--member_processes 1`: the members train in the calling process, one after the other."""
+    metrics = text.train_text(
+        data_dir=str(tiny_data_dir), model_name_or_path=str(tiny_bert), output_dir=str(tmp_path / "run"),
+        max_steps=2, ensemble_size=2, member_processes=1, report_to="none", disable_tqdm=True,
+    )  # fmt: skip
+    assert metrics["ensemble"]["processes"] == 1
+    assert [m["global_step"] for m in metrics["ensemble"]["members"]] == [2, 2]
+    assert (tmp_path / "run" / "ensemble_members" / "member-1" / "model.safetensors").is_file()
 
 
 def test_pseudo_labels_cover_every_target_segment(text_run, splits):
@@ -196,6 +229,14 @@ def test_probabilities_are_pooled_log_linearly():
     expected = transformer**0.75 * ngram**0.25
     np.testing.assert_allclose(pooled, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-6)
     assert pooled[:, 3].max() < 1e-6  # the product vetoes what one model rules out
+
+
+def test_members_are_pooled_by_their_geometric_mean():
+    members = np.random.default_rng(2).dirichlet(np.ones(NUM_CLASSES), size=(3, 40))
+    expected = np.cbrt(members[0] * members[1] * members[2])
+    pooled = text.log_linear_pool(list(members))
+    np.testing.assert_allclose(pooled, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(text.log_linear_pool([members[0]]), members[0], rtol=1e-6, atol=1e-12)
 
 
 def test_balanced_sampler_draws_classes_uniformly():
@@ -345,6 +386,8 @@ BAD_INPUTS = {
     "num_labels mismatch": (_five_class_checkpoint, [], "classifier with 5 labels"),
     "unwritable output dir": (_output_below_a_file, [], "not writable"),
     "unknown attention kernel": (None, ["--attn_implementation", "turbo"], "cannot load model"),
+    "empty ensemble": (None, ["--ensemble_size", "0"], "--ensemble_size must be at least 1"),
+    "resume an ensemble": (None, ["--ensemble_size", "2", "--resume_from_checkpoint", "x"], "--ensemble_size 1"),
 }
 
 

@@ -109,9 +109,10 @@ class ModelArguments:
     attn_implementation: str | None = field(
         default=None,
         metadata={
-            "help": "Attention kernel passed to from_pretrained (eager, sdpa, ...). Default: eager when training "
-            "on a CPU, where PyTorch's sdpa backward is slow (eager steps are 1.4x faster on one core, "
-            "BENCHMARKS.md), and the model's own kernel (sdpa for BERT) on a GPU."
+            "help": "Attention kernel passed to from_pretrained (eager, sdpa, ...; default: the model's own, sdpa "
+            "for BERT). On a CPU, eager makes training steps about 1.4x faster (worth it with --ensemble_size 2), "
+            "but it rounds differently under bf16 and scored lower on the held-out source slice as a single "
+            "model, so it is not the default (BENCHMARKS.md)."
         },
     )
 
@@ -161,11 +162,11 @@ class TextTrainingArguments(TrainingArguments):
         },
     )
     ensemble_size: int = field(
-        default=2,
+        default=1,
         metadata={
             "help": "Fine-tune this many transformers (seeds seed, seed+1, ...) on the same captions and pool their "
             "probabilities (geometric mean). Member 0 is saved in output_dir, the others in "
-            f"{MEMBERS_DIR}/member-<i>/."
+            f"{MEMBERS_DIR}/member-<i>/. On a CPU they train at the same time (--member_processes)."
         },
     )
     member_processes: int | None = field(
@@ -484,14 +485,6 @@ def member_output_dir(output_dir, member: int) -> Path:
     return Path(output_dir) if member == 0 else Path(output_dir) / MEMBERS_DIR / f"member-{member}"
 
 
-def attention_kernel(model_args: ModelArguments, training_args: TextTrainingArguments) -> str | None:
-    """`--attn_implementation`, else eager when training on a CPU (PyTorch's CPU sdpa backward is slow) and the
-    model's own kernel elsewhere."""
-    if model_args.attn_implementation:
-        return model_args.attn_implementation
-    return "eager" if training_args.device.type == "cpu" else None
-
-
 def member_process_count(training_args: TextTrainingArguments) -> int:
     """How many members train at once: `--member_processes`, else one per CPU thread (up to the ensemble size) on
     a CPU without a launcher, else 1. Small-batch transformer steps use one thread far better than two."""
@@ -517,7 +510,7 @@ def train_member(
         disable_tqdm=training_args.disable_tqdm or (threads is not None and member > 0),  # one bar on screen
     )
     set_seed(args.seed)  # the new classification head too
-    tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, attention_kernel(model_args, args))
+    tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
     if args.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     callbacks = []
@@ -596,6 +589,13 @@ def log_linear_pool(members, weights=None) -> np.ndarray:
     weights = np.full(len(members), 1 / len(members)) if weights is None else weights
     logits = sum(w * np.log(np.maximum(m, PROBABILITY_FLOOR)) for m, w in zip(members, weights, strict=True))
     return softmax(logits, axis=1)
+
+
+def pool_members(member_probabilities: list[np.ndarray]) -> np.ndarray:
+    """The ensemble's probabilities: the normalised geometric mean of its members' (a single member as it is)."""
+    if len(member_probabilities) == 1:
+        return member_probabilities[0]
+    return log_linear_pool(member_probabilities)
 
 
 def combine_probabilities(transformer: np.ndarray, ngram: np.ndarray | None, ngram_weight: float) -> np.ndarray:
@@ -749,7 +749,7 @@ def train_text(
 
     # 2. Model: the checkpoint (and the attention kernel) is checked before anything is written.
     model_path = resolve_model_path(model_args.model_name_or_path)
-    tokenizer, _ = load_text_model(model_path, model_args.model_cache_dir, attention_kernel(model_args, training_args))
+    tokenizer, _ = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
     output_dir = ensure_writable_dir(training_args.output_dir)
 
     with training_args.main_process_first(desc="tokenization"):
@@ -765,7 +765,7 @@ def train_text(
     # 3. Train the transformer(s) on source captions, select on the held-out source slice; pool the members.
     prediction_sets = {"heldout": heldout_set, "target": target_tok} if len(heldout_set) else {"target": target_tok}
     members = train_members(model_path, model_args, training_args, train_set, heldout_set, prediction_sets)
-    transformer = {name: log_linear_pool([m["probabilities"][name] for m in members]) for name in prediction_sets}
+    transformer = {name: pool_members([m["probabilities"][name] for m in members]) for name in prediction_sets}
 
     # 4. The n-gram classifier, mixed in with a weight chosen on the held-out slice.
     power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # class balance of both models
@@ -786,7 +786,7 @@ def train_text(
         "model": {
             "model_name_or_path": model_args.model_name_or_path,
             "loaded_from": model_path,
-            "attn_implementation": attention_kernel(model_args, training_args),
+            "attn_implementation": model_args.attn_implementation,  # None: the model's own
             "max_length": data_args.max_length,
             "balanced_sampling": training_args.balanced_sampling,
         },
@@ -794,6 +794,7 @@ def train_text(
         "ensemble": {
             "size": len(members),
             "processes": member_process_count(training_args),
+            "cpu_threads": torch.get_num_threads(),  # shared out between the processes
             "members": [
                 {
                     "seed": m["seed"],

@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,13 @@ from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
-from ego2exo_hf.training.text import bundled_minilm_path, cpu_bf16_applies, load_text_model
+from ego2exo_hf.training.text import (
+    bundled_minilm_path,
+    cpu_bf16_applies,
+    load_text_model,
+    map_in_processes,
+    threads_per_process,
+)
 
 WARMUP_STEPS = 10
 SETTINGS = {  # name: (batch size, fused AdamW, lowest encoder layers frozen, attention implementation)
@@ -73,19 +78,11 @@ def examples_per_second(model_path, tokenizer, ids, setting, num_examples, seed=
     return num_examples / (time.perf_counter() - start)
 
 
-def _examples_per_second_in_worker(model_path, ids, setting, num_examples, threads, seed):
-    torch.set_num_threads(threads)
-    return examples_per_second(model_path, AutoTokenizer.from_pretrained(model_path), ids, setting, num_examples, seed)
-
-
-def examples_per_second_in_processes(model_path, ids, setting, num_examples, processes) -> tuple[float, int]:
+def examples_per_second_in_processes(model_path, tokenizer, ids, setting, num_examples, processes) -> float:
     """Summed throughput of `processes` copies of the timed loop running at once (different draws), each with an
-    equal share of this process's threads; returns it with the threads per process."""
-    threads = max(1, torch.get_num_threads() // processes)
-    inputs = (model_path, ids, setting, num_examples, threads)
-    with ProcessPoolExecutor(processes, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
-        speeds = list(pool.map(_examples_per_second_in_worker, *zip(*[(*inputs, seed) for seed in range(processes)])))
-    return sum(speeds), threads
+    equal share of this process's threads (how `train_text` trains ensemble members side by side)."""
+    inputs = dict(model_path=model_path, tokenizer=tokenizer, ids=ids, setting=setting, num_examples=num_examples)
+    return sum(map_in_processes(examples_per_second, [dict(inputs, seed=s) for s in range(processes)], processes))
 
 
 @exit_on_user_error
@@ -114,10 +111,10 @@ def main(argv=None):
                 speed = examples_per_second(str(model_path), tokenizer, ids, SETTINGS[name], args.examples)
                 key = name
             else:
-                speed, threads = examples_per_second_in_processes(
-                    str(model_path), ids, SETTINGS[name], args.examples, processes
+                speed = examples_per_second_in_processes(
+                    str(model_path), tokenizer, ids, SETTINGS[name], args.examples, processes
                 )
-                key = f"{name}, {processes} processes x {threads} thread(s), summed"
+                key = f"{name}, {processes} processes x {threads_per_process(processes)} thread(s), summed"
             results[key] = round(speed, 1)
             print(f"{key}: {results[key]} examples/s", flush=True)
     print(json.dumps({"benchmark": "text_step_speed", "threads": torch.get_num_threads(), "examples_per_s": results}))

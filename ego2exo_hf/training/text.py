@@ -496,18 +496,16 @@ def member_process_count(training_args: TextTrainingArguments) -> int:
 
 
 def train_member(
-    member: int, model_path: str, model_args, training_args, train_set, heldout_set, prediction_sets, threads=None
+    member: int, model_path: str, model_args, training_args, train_set, heldout_set, prediction_sets, progress=True
 ) -> dict:
     """Fine-tune ensemble member `member` (seed `seed + member`, saved in `member_output_dir`): linear-probe warm
     start, `Trainer.train` with selection on the held-out slice, then class probabilities of every dataset in
-    `prediction_sets` (dataset order). Runs in the caller's process or in a worker with `threads` CPU threads."""
-    if threads:
-        torch.set_num_threads(threads)
+    `prediction_sets` (dataset order). `progress=False` hides its progress bars (members trained side by side)."""
     args = replace(
         training_args,
         output_dir=str(member_output_dir(training_args.output_dir, member)),
         seed=training_args.seed + member,
-        disable_tqdm=training_args.disable_tqdm or (threads is not None and member > 0),  # one bar on screen
+        disable_tqdm=training_args.disable_tqdm or not progress,
     )
     set_seed(args.seed)  # the new classification head too
     tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
@@ -559,15 +557,32 @@ def train_members(model_path, model_args, training_args, train_set, heldout_set,
     processes = member_process_count(training_args)
     if processes == 1:
         return [train_member(member, **inputs) for member in range(training_args.ensemble_size)]
-    threads = max(1, torch.get_num_threads() // processes)
     logger.info(
-        "training %d members, %d at a time, %d CPU thread(s) each", training_args.ensemble_size, processes, threads
+        "training %d members, %d at a time, %d CPU thread(s) each",
+        training_args.ensemble_size,
+        processes,
+        threads_per_process(processes),
     )
+    calls = [dict(member=m, progress=m == 0, **inputs) for m in range(training_args.ensemble_size)]  # one bar shown
+    return map_in_processes(train_member, calls, processes)
+
+
+def threads_per_process(processes: int) -> int:
+    """This process's CPU threads shared out equally between `processes` workers (at least one each)."""
+    return max(1, torch.get_num_threads() // processes)
+
+
+def _call_with_threads(threads: int, function, kwargs: dict):
+    torch.set_num_threads(threads)
+    return function(**kwargs)
+
+
+def map_in_processes(function, calls: list[dict], processes: int) -> list:
+    """`function(**kwargs)` for every `kwargs` in `calls`, `processes` at a time in spawned worker processes that
+    share this process's CPU threads (`threads_per_process`); results in the order of `calls`."""
+    threads = threads_per_process(processes)
     with ProcessPoolExecutor(processes, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
-        futures = [
-            pool.submit(train_member, member, threads=threads, **inputs)
-            for member in range(training_args.ensemble_size)
-        ]
+        futures = [pool.submit(_call_with_threads, threads, function, kwargs) for kwargs in calls]
         return [future.result() for future in futures]
 
 

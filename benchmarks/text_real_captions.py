@@ -4,8 +4,9 @@
     python benchmarks/text_real_captions.py --captions_dir ../shared/data/ego2exo_captions
 
 `--captions_dir` holds `ego_train.txt` and `exo_train.txt` (`segment_id;text_caption;class_name;category_id`).
-They become a `text`-config data folder (real train segments of both views with their real ids, captions and
-labels; empty val splits; placeholder take/feature fields, which the text stage does not read). Then
+They become a `text`-config data folder: real train segments of both views with their real ids, captions,
+labels, takes and positions in the take (recovered from the ids with `--take_ids`, the official take list),
+empty val splits, and placeholder time/feature fields, which the text stage does not read. Then
 `train_text` runs exo->ego and ego->exo with its default settings (selection on the held-out *source* slice),
 and the pseudo-labels are scored against the real target labels. Prints one JSON object on the last line.
 Arguments after `--` are passed to the text stage (for experiments; the recorded figures use none).
@@ -26,11 +27,11 @@ from pathlib import Path
 import torch
 
 from ego2exo_hf.constants import CLASS_NAMES, METADATA_FILE, PUBLISHED_TEXT_RESULTS, SPLITS
+from ego2exo_hf.data.official import locate_segments
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.training.text import parse_text_args, train_text
 from ego2exo_hf.utils import atomic_write_text
 
-PLACEHOLDER_TAKE = "unknown"
 PLACEHOLDER_FEATURE_FILE = "features/omnivore_video/unknown.pt"
 
 
@@ -54,8 +55,17 @@ def read_captions(path) -> list[dict]:
     return records
 
 
+def read_take_ids(path) -> list[str]:
+    """The take UIDs of a take list (one per line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise Ego2ExoError(f"{path} not found: --take_ids must name the take list (shared/data/take_ids.txt)")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def caption_split(records: list[dict]) -> dict:
-    """One split of ego2exo.json from caption records (take/time/feature fields are placeholders)."""
+    """One split of ego2exo.json from caption records with `take_uid` and `segment_index` (time and feature
+    fields are placeholders)."""
     return {
         "clips": [
             {
@@ -76,8 +86,8 @@ def caption_split(records: list[dict]) -> dict:
                 "segment_id": r["segment_id"],
                 "start_time": 0.0,
                 "end_time": 0.0,
-                "take_uid": PLACEHOLDER_TAKE,
-                "segment_index": -1,
+                "take_uid": r["take_uid"],
+                "segment_index": r["segment_index"],
                 "best_exo": None,
             }
             for r in records
@@ -88,19 +98,24 @@ def caption_split(records: list[dict]) -> dict:
     }
 
 
-def write_caption_data_dir(captions_dir, data_dir) -> Path:
-    """Write `<data_dir>/ego2exo.json` (the `text` config's input) from the real caption files."""
+def write_caption_data_dir(captions_dir, data_dir, take_ids_path) -> Path:
+    """Write `<data_dir>/ego2exo.json` (the `text` config's input) from the real caption files and take list."""
     captions_dir, data_dir = Path(captions_dir), Path(data_dir)
     meta = {"categories": [{"category_name": name, "category_id": i} for i, name in enumerate(CLASS_NAMES)]}
+    train = {}
+    for domain in ("ego", "exo"):
+        path = captions_dir / f"{domain}_train.txt"
+        if not path.is_file():
+            raise Ego2ExoError(f"{path} not found: --captions_dir must hold ego_train.txt and exo_train.txt")
+        train[domain] = read_captions(path)
+    all_ids = [r["segment_id"] for records in train.values() for r in records]  # both views: whole takes
+    positions = locate_segments(all_ids, read_take_ids(take_ids_path))
     for split in SPLITS:
         domain, part = split.split("_")
-        if part == "train":
-            path = captions_dir / f"{domain}_train.txt"
-            if not path.is_file():
-                raise Ego2ExoError(f"{path} not found: --captions_dir must hold ego_train.txt and exo_train.txt")
-            meta[split] = caption_split(read_captions(path))
-        else:
-            meta[split] = caption_split([])
+        records = train[domain] if part == "train" else []
+        for r in records:
+            r["take_uid"], r["segment_index"] = positions[r["segment_id"]]
+        meta[split] = caption_split(records)
     data_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(data_dir / METADATA_FILE, json.dumps(meta))
     return data_dir
@@ -169,6 +184,9 @@ def main():
     argv = argv[: argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--captions_dir", required=True, help="folder with ego_train.txt and exo_train.txt")
+    parser.add_argument(
+        "--take_ids", default=None, help="the official take list (default: take_ids.txt next to --captions_dir)"
+    )
     parser.add_argument("--output_dir", default=None, help="where runs go (default: a temporary folder)")
     parser.add_argument("--directions", nargs="+", default=["exo->ego", "ego->exo"], choices=["exo->ego", "ego->exo"])
     parser.add_argument(
@@ -182,7 +200,8 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="text-real-") as tmp:
         root = Path(args.output_dir or tmp)
-        data_dir = write_caption_data_dir(args.captions_dir, root / "data")
+        take_ids = args.take_ids or Path(args.captions_dir).resolve().parent / "take_ids.txt"
+        data_dir = write_caption_data_dir(args.captions_dir, root / "data", take_ids)
         start = time.perf_counter()
         results, cpu_seconds = {}, 0.0
         for direction in args.directions:

@@ -18,6 +18,7 @@ from text_model_fixture import make_tiny_bert
 from ego2exo_hf.constants import DEFAULT_TEXT_MODEL, ID2LABEL, NUM_CLASSES
 from ego2exo_hf.data import load_ego2exo, read_pseudo_labels
 from ego2exo_hf.data.pseudo_labels import align_pseudo_labels
+from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.training import text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -193,6 +194,47 @@ def test_ngram_classifier_saves_and_reloads_without_pickle(tmp_path):
     reloaded = NgramCaptionClassifier.load(model.save(tmp_path / "ngram"))
     assert sorted(p.name for p in (tmp_path / "ngram").iterdir()) == ["model.safetensors", "vocabulary.json"]
     np.testing.assert_allclose(reloaded.predict_proba(queries), probabilities, atol=1e-6)
+
+
+def test_caption_context_reads_neighbours_within_each_take():
+    from ego2exo_hf.training.ngram import CaptionContext
+
+    takes, indices = ["b", "a", "a", "b", "a"], [7, 4, 0, 2, 9]  # take a: rows 2, 1, 4; take b: rows 3, 0
+    captions = ["b7", "a4", "a0", "b2", "a9"]
+    context = CaptionContext.within_takes(takes, indices, captions)
+    assert context.previous == ["b2", "a0", "", "", "a4"]
+    assert context.following == ["", "a9", "a4", "b7", ""]
+    assert context.position.tolist() == [1.0, 0.5, 0.0, 0.0, 1.0]
+    selected = context.select([4, 2])
+    assert (selected.previous, selected.following, selected.position.tolist()) == (["a4", ""], ["", "a4"], [1, 0])
+    with pytest.raises(Ego2ExoError, match=r"split=x, segment_id=11 and 12: both are segment_index 3 of take a"):
+        CaptionContext.within_takes(["a", "a"], [3, 3], ["c", "d"], segment_ids=[11, 12], where="split=x")
+
+
+def test_ngram_classifier_reads_the_neighbouring_captions(tmp_path):
+    """The same words mean class 1 after "cracks an egg" and class 2 after "fixes the chain": only the context
+    tells them apart, and the saved model keeps reading it."""
+    from ego2exo_hf.training.ngram import CaptionContext, NgramCaptionClassifier
+
+    takes, indices, captions, labels = [], [], [], []
+    for take in range(20):
+        first, label = ("cracks an egg", 1) if take % 2 else ("fixes the chain", 2)
+        for index, (caption, y) in enumerate([(first, 0), ("washes the hands", label)]):
+            takes.append(f"take-{take}")
+            indices.append(index)
+            captions.append(caption)
+            labels.append(y)
+    context = CaptionContext.within_takes(takes, indices, captions)
+    alone = NgramCaptionClassifier(NUM_CLASSES).fit(captions, labels)
+    assert (alone.predict_proba(captions).argmax(axis=1) == labels).mean() <= 0.75  # a coin flip on "washes"
+    model = NgramCaptionClassifier(NUM_CLASSES, context_weight=0.5, position_weight=0.3)
+    probabilities = model.fit(captions, labels, context=context).predict_proba(captions, context)
+    assert probabilities.argmax(axis=1).tolist() == labels
+    reloaded = NgramCaptionClassifier.load(model.save(tmp_path / "ngram"))
+    assert (reloaded.context_weight, reloaded.position_weight) == (0.5, 0.3)
+    np.testing.assert_allclose(reloaded.predict_proba(captions, context), probabilities, atol=1e-6)
+    with pytest.raises(ValueError, match="pass a CaptionContext"):
+        reloaded.predict_proba(captions)
 
 
 def test_ngram_classifier_follows_the_class_balance():

@@ -11,6 +11,7 @@ import pytest
 from text_model_fixture import make_tiny_bert
 
 from ego2exo_hf.constants import CLASS_NAMES
+from ego2exo_hf.data.official import segment_id
 from ego2exo_hf.errors import Ego2ExoError
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "text_real_captions.py"
@@ -26,18 +27,44 @@ def benchmark():
     return module
 
 
+TAKES = [f"take-{k}" for k in range(4)]
+
+
 @pytest.fixture(scope="module")
 def captions_dir(tmp_path_factory):
-    """ego_train.txt and exo_train.txt in the real format: 4 captions per class and view."""
-    folder = tmp_path_factory.mktemp("captions")
-    for offset, view in ((0, "ego"), (100_000, "exo")):
+    """The real layout: `ego2exo_captions/{ego,exo}_train.txt` (4 captions per class and view, official segment
+    ids of 4 takes, ego and exo taking turns within a take) next to `take_ids.txt`."""
+    root = tmp_path_factory.mktemp("real")
+    folder = root / "ego2exo_captions"
+    folder.mkdir()
+    (root / "take_ids.txt").write_text("\n".join(TAKES) + "\n", encoding="utf-8")
+    for turn, view in enumerate(("ego", "exo")):
         lines = [
-            f"{offset + 24 * k + c};{view} person {CLASS_NAMES[c].lower()} step {k};{CLASS_NAMES[c]};{c}"
+            f"{segment_id(take, 2 * c + turn)};{view} person {CLASS_NAMES[c].lower()} step {k};{CLASS_NAMES[c]};{c}"
             for c in range(len(CLASS_NAMES))
-            for k in range(4)
+            for k, take in enumerate(TAKES)
         ]
         (folder / f"{view}_train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+def test_the_data_folder_holds_each_segments_take_and_position(benchmark, captions_dir, tmp_path):
+    data_dir = benchmark.write_caption_data_dir(captions_dir, tmp_path, captions_dir.parent / "take_ids.txt")
+    metadata = json.loads((data_dir / "ego2exo.json").read_text())["exo_train"]["metadata"]
+    assert len(metadata) == 4 * len(CLASS_NAMES)
+    for record in metadata:
+        assert record["take_uid"] in TAKES and record["segment_index"] % 2 == 1  # exo: the odd positions
+        assert segment_id(record["take_uid"], record["segment_index"]) == record["segment_id"]
+
+
+def test_segments_of_another_take_list_are_refused(benchmark, captions_dir, tmp_path):
+    other = tmp_path / "take_ids.txt"
+    other.write_text("\n".join(TAKES[:3]) + "\n", encoding="utf-8")
+    with pytest.raises(Ego2ExoError, match=r"segment_id=\d+ \(and 47 more\) is not md5\(take_uid \+ segment_index\)"):
+        benchmark.write_caption_data_dir(captions_dir, tmp_path / "data", other)
+    with pytest.raises(Ego2ExoError, match="--take_ids must name the take list"):
+        benchmark.write_caption_data_dir(captions_dir, tmp_path / "data", tmp_path / "missing.txt")
+    assert not (tmp_path / "data").exists()
 
 
 def run_main(benchmark, monkeypatch, *argv):

@@ -29,6 +29,31 @@ def segment_id(take_uid: str, segment_index: int) -> int:
     return int(hashlib.md5((take_uid + str(segment_index)).encode()).hexdigest()[:8], 16)
 
 
+def locate_segments(segment_ids, take_uids, stop_after: int = 50) -> dict[int, tuple[str, int]]:
+    """Invert `segment_id`: `{segment_id: (take_uid, segment_index)}` for the given ids, searching the given takes.
+
+    A take's indices are tried from 0 and the search stops `stop_after` indices past the last one found, so pass
+    the ids of *all* of a take's segments (both views) for a complete answer. Raises when an id is missing or
+    matches two positions (a 32-bit hash collision)."""
+    wanted, found = set(segment_ids), {}
+    for take in take_uids:
+        index, last_hit = 0, -1
+        while index - last_hit <= stop_after:
+            sid = segment_id(take, index)
+            if sid in wanted:
+                if sid in found:
+                    raise Ego2ExoError(f"segment_id={sid} is both {found[sid]} and {(take, index)}: ambiguous")
+                found[sid], last_hit = (take, index), index
+            index += 1
+    missing = wanted - found.keys()
+    if missing:
+        raise Ego2ExoError(
+            f"segment_id={min(missing)} (and {len(missing) - 1} more) is not md5(take_uid + segment_index) of any "
+            f"of the {len(take_uids)} takes given: pass the take list these segments come from"
+        )
+    return found
+
+
 def feature_windows(num_frames: int) -> list[tuple[int, int]]:
     """The (start, end) frames (end exclusive) of the Omnivore windows of a video of `num_frames` frames.
 

@@ -45,7 +45,7 @@ from ..errors import Ego2ExoError, exit_on_user_error
 from ..hub import push_folder, write_metrics, write_model_card
 from ..metrics import load_accuracy_metric
 from ..utils import atomic_path, atomic_write_text, ensure_writable_dir
-from .ngram import NgramCaptionClassifier
+from .ngram import CaptionContext, NgramCaptionClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +154,18 @@ class TextTrainingArguments(TrainingArguments):
             "its weight (0 to 0.75) is chosen on the held-out source slice, then it is refitted on all of them."
         },
     )
+    ngram_context_weight: float = field(
+        default=0.3,
+        metadata={
+            "help": "Scale of the n-gram features of the previous and next caption of the same take in the same view "
+            "(temporal context: keysteps follow one another; target captions have it too, no label needed). 0: "
+            "each caption alone. Needs take_uid and segment_index in the data."
+        },
+    )
+    ngram_position_weight: float = field(
+        default=0.3,
+        metadata={"help": "Scale of the segment's position in its take (5 bins) as an n-gram feature. 0: not used."},
+    )
     cpu_bf16: bool = field(
         default=True,
         metadata={
@@ -206,6 +218,8 @@ class TextTrainingArguments(TrainingArguments):
             raise Ego2ExoError(f"--ensemble_size must be at least 1, got {self.ensemble_size}")
         if self.member_processes is not None and self.member_processes < 1:
             raise Ego2ExoError(f"--member_processes must be at least 1, got {self.member_processes}")
+        if self.ngram_context_weight < 0 or self.ngram_position_weight < 0:
+            raise Ego2ExoError("--ngram_context_weight and --ngram_position_weight must be at least 0")
         if self.resume_from_checkpoint and self.ensemble_size > 1:
             raise Ego2ExoError("--resume_from_checkpoint resumes one model: use it with --ensemble_size 1")
         if self.cpu_bf16 and not self.fp16 and cpu_bf16_applies():
@@ -592,10 +606,28 @@ DEFAULT_NGRAM_WEIGHT = 0.5  # used when nothing is held out
 PROBABILITY_FLOOR = 1e-30  # log(0) guard: classes the n-gram model never saw keep a vanishing probability
 
 
-def fit_ngram(texts, labels, power: float, seed: int) -> NgramCaptionClassifier:
-    """The n-gram classifier, fitted with example weights `count(class) ** -power` (the transformer's class balance)."""
+def fit_ngram(
+    texts,
+    labels,
+    power: float,
+    seed: int,
+    context: CaptionContext | None = None,
+    context_weight=0.0,
+    position_weight=0.0,
+) -> NgramCaptionClassifier:
+    """The n-gram classifier, fitted with example weights `count(class) ** -power` (the transformer's class balance),
+    reading the captions' temporal `context` when a context or position weight is given."""
     weights = class_balanced_weights(labels).numpy() ** power
-    return NgramCaptionClassifier(NUM_CLASSES, seed=seed).fit(texts, labels, sample_weight=weights / weights.mean())
+    model = NgramCaptionClassifier(
+        NUM_CLASSES, seed=seed, context_weight=context_weight, position_weight=position_weight
+    )
+    return model.fit(texts, labels, sample_weight=weights / weights.mean(), context=context)
+
+
+def split_context(dataset: datasets.Dataset, captions, where: str) -> CaptionContext:
+    """`CaptionContext` of every row of a split, from its `take_uid` and `segment_index` columns."""
+    take_uids, segment_indices, segment_ids = (dataset[name][:] for name in ("take_uid", "segment_index", "segment_id"))
+    return CaptionContext.within_takes(take_uids, segment_indices, captions, segment_ids, where)
 
 
 def log_linear_pool(members, weights=None) -> np.ndarray:
@@ -679,6 +711,16 @@ def _ensemble_phrase(ensemble: dict) -> str:
     )
 
 
+def _context_phrase(training_args) -> str:
+    if not (training_args.ngram_context_weight or training_args.ngram_position_weight):
+        return ""
+    return (
+        f"; it also reads the previous and next caption of the same take in the same view, weight "
+        f"{training_args.ngram_context_weight}, and the position in the take, weight "
+        f"{training_args.ngram_position_weight}"
+    )
+
+
 def _card(output_dir, metrics, model_args, data_args, training_args):
     direction = f"{data_args.source}->{data_args.target}"
     shown = {"source held-out": metrics["source_heldout"]} if metrics.get("source_heldout") else {}
@@ -708,8 +750,8 @@ def _card(output_dir, metrics, model_args, data_args, training_args):
             ),
             "pseudo-labeller": (
                 f"{_ensemble_phrase(metrics['ensemble'])} pooled log-linearly with a TF-IDF n-gram classifier "
-                f"(`{NGRAM_DIR}/`), weight {metrics['combination']['ngram_weight']}, chosen on the held-out source "
-                "slice"
+                f"(`{NGRAM_DIR}/`{_context_phrase(training_args)}), weight {metrics['combination']['ngram_weight']}, "
+                "chosen on the held-out source slice"
             ),
             "model selection": (
                 f"best {training_args.metric_for_best_model} on a stratified {data_args.heldout_fraction:.0%} "
@@ -787,7 +829,26 @@ def train_text(
     ngram = None
     if training_args.ngram_ensemble:
         source_captions = np.asarray(source[TEXT_COLUMN][:], dtype=object)  # read once, indexed by row below
-        ngram = fit_ngram(source_captions[train_rows].tolist(), source_labels[train_rows], power, training_args.seed)
+        target_captions = target[TEXT_COLUMN][:]
+        source_context = target_context = None
+        if training_args.ngram_context_weight or training_args.ngram_position_weight:  # each view's own neighbours
+            file = Path(data_args.data_dir) / "ego2exo.json"
+            for_split = {domain: f"file={file}, split={split_name(domain, 'train')}" for domain in DOMAINS}
+            source_context = split_context(source, source_captions, for_split[data_args.source])
+            target_context = split_context(target, target_captions, for_split[data_args.target])
+
+        def fit_ngram_on(rows):
+            return fit_ngram(
+                source_captions[rows].tolist(),
+                source_labels[rows],
+                power,
+                training_args.seed,
+                source_context.select(rows) if source_context else None,
+                training_args.ngram_context_weight,
+                training_args.ngram_position_weight,
+            )
+
+        ngram = fit_ngram_on(train_rows)
 
     metric = load_accuracy_metric()
     metrics = {
@@ -828,13 +889,15 @@ def train_text(
         metrics["source_heldout_transformer"] = _accuracy(metric, transformer["heldout"], heldout_labels)
         heldout_final = transformer["heldout"]
         if ngram:
-            heldout_ngram = ngram.predict_proba(source_captions[heldout_rows].tolist())
+            heldout_ngram = ngram.predict_proba(
+                source_captions[heldout_rows].tolist(), source_context.select(heldout_rows) if source_context else None
+            )
             metrics["source_heldout_ngram"] = _accuracy(metric, heldout_ngram, heldout_labels)
             combination = choose_ngram_weight(transformer["heldout"], heldout_ngram, heldout_labels, metric)
             heldout_final = combine_probabilities(transformer["heldout"], heldout_ngram, combination["ngram_weight"])
         metrics["source_heldout"] = _accuracy(metric, heldout_final, heldout_labels)
         if ngram:  # weight chosen: the n-gram model now learns from every source caption (seconds)
-            ngram = fit_ngram(source_captions.tolist(), source_labels, power, training_args.seed)
+            ngram = fit_ngram_on(np.arange(len(source_labels)))
     metrics["combination"] = combination
     logger.info(
         "pseudo-labeller: %d transformer(s) + n-gram classifier with weight %s",
@@ -845,7 +908,7 @@ def train_text(
     # 5. Pseudo-label every target train caption.
     probabilities = combine_probabilities(
         transformer["target"],
-        ngram.predict_proba(target[TEXT_COLUMN][:]) if ngram else None,
+        ngram.predict_proba(target_captions, target_context) if ngram else None,
         combination["ngram_weight"],
     )
     confidence = probabilities.max(axis=1)

@@ -405,6 +405,14 @@ def _empty_source_captions(data_dir, tmp_path):
     return {}
 
 
+def _two_segments_at_one_position(data_dir, tmp_path):
+    meta = json.loads((data_dir / "ego2exo.json").read_text())
+    first, second = meta["exo_train"]["metadata"][:2]
+    second["take_uid"], second["segment_index"] = first["take_uid"], first["segment_index"]
+    (data_dir / "ego2exo.json").write_text(json.dumps(meta))
+    return {}
+
+
 def _five_class_checkpoint(data_dir, tmp_path):
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -428,6 +436,8 @@ BAD_INPUTS = {
     "num_labels mismatch": (_five_class_checkpoint, [], "classifier with 5 labels"),
     "unwritable output dir": (_output_below_a_file, [], "not writable"),
     "unknown attention kernel": (None, ["--attn_implementation", "turbo"], "cannot load model"),
+    "two segments at one position": (_two_segments_at_one_position, [], "split=exo_train, segment_id="),
+    "negative context weight": (None, ["--ngram_context_weight", "-1"], "--ngram_context_weight and"),
     "empty ensemble": (None, ["--ensemble_size", "0"], "--ensemble_size must be at least 1"),
     "resume an ensemble": (None, ["--ensemble_size", "2", "--resume_from_checkpoint", "x"], "--ensemble_size 1"),
 }

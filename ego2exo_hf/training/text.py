@@ -803,6 +803,14 @@ def train_text(
     source_labels = np.asarray(source["label"])
     train_rows, heldout_rows = stratified_heldout(source_labels, data_args.heldout_fraction, training_args.seed)
     has_target_labels = "label" in target.column_names and min(target["label"]) >= 0
+    source_captions = np.asarray(source[TEXT_COLUMN][:], dtype=object)  # read once, indexed by row below
+    target_captions = target[TEXT_COLUMN][:]
+    source_context = target_context = None  # the n-gram model's temporal context: each view's own neighbours
+    if training_args.ngram_ensemble and (training_args.ngram_context_weight or training_args.ngram_position_weight):
+        file = Path(data_args.data_dir) / "ego2exo.json"
+        for_split = {domain: f"file={file}, split={split_name(domain, 'train')}" for domain in DOMAINS}
+        source_context = split_context(source, source_captions, for_split[data_args.source])
+        target_context = split_context(target, target_captions, for_split[data_args.target])
 
     # 2. Model: the checkpoint (and the attention kernel) is checked before anything is written.
     model_path = resolve_model_path(model_args.model_name_or_path)
@@ -828,14 +836,6 @@ def train_text(
     power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # class balance of both models
     ngram = None
     if training_args.ngram_ensemble:
-        source_captions = np.asarray(source[TEXT_COLUMN][:], dtype=object)  # read once, indexed by row below
-        target_captions = target[TEXT_COLUMN][:]
-        source_context = target_context = None
-        if training_args.ngram_context_weight or training_args.ngram_position_weight:  # each view's own neighbours
-            file = Path(data_args.data_dir) / "ego2exo.json"
-            for_split = {domain: f"file={file}, split={split_name(domain, 'train')}" for domain in DOMAINS}
-            source_context = split_context(source, source_captions, for_split[data_args.source])
-            target_context = split_context(target, target_captions, for_split[data_args.target])
 
         def fit_ngram_on(rows):
             return fit_ngram(

@@ -85,7 +85,9 @@ def test_metrics_file(text_run, splits):
     assert metrics["source"]["num_train"] + metrics["source"]["num_heldout"] == len(splits["exo_train"])
     assert metrics["target_train_analysis"]["uses_target_labels"] is True
     assert 0.0 <= metrics["train"]["linear_probe_train_top1"] <= 100.0
-    assert metrics["combination"]["ngram_weight"] in text.NGRAM_WEIGHTS
+    combination = metrics["combination"]
+    assert combination["ngram_weight"] in text.NGRAM_WEIGHTS
+    assert (combination["ngram_context_weight"], combination["ngram_position_weight"]) == (0.3, 0.3)
     assert {"source_heldout_transformer", "source_heldout_ngram"} <= set(metrics)
     assert (output_dir / "ngram_classifier" / "model.safetensors").is_file()
     assert metrics["pseudo_labels"]["count"] == metrics["pseudo_labels"]["kept"] == len(splits["ego_train"])

@@ -898,6 +898,11 @@ def train_text(
         metrics["source_heldout"] = _accuracy(metric, heldout_final, heldout_labels)
         if ngram:  # weight chosen: the n-gram model now learns from every source caption (seconds)
             ngram = fit_ngram_on(np.arange(len(source_labels)))
+    if ngram:
+        combination.update(
+            ngram_context_weight=training_args.ngram_context_weight,
+            ngram_position_weight=training_args.ngram_position_weight,
+        )
     metrics["combination"] = combination
     logger.info(
         "pseudo-labeller: %d transformer(s) + n-gram classifier with weight %s",

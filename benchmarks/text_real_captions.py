@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from ego2exo_hf.constants import CLASS_NAMES, METADATA_FILE, PUBLISHED_TEXT_RESULTS, SPLITS
+from ego2exo_hf.data.download import parse_take_ids
 from ego2exo_hf.data.official import locate_segments
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.training.text import parse_text_args, train_text
@@ -60,7 +61,7 @@ def read_take_ids(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise Ego2ExoError(f"{path} not found: --take_ids must name the take list (shared/data/take_ids.txt)")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return parse_take_ids(path.read_text(encoding="utf-8"))
 
 
 def caption_split(records: list[dict]) -> dict:

@@ -165,10 +165,14 @@ def download_metadata(data_dir, *, revision=None, metadata=None) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- features
+def parse_take_ids(text: str) -> list[str]:
+    """The take UIDs of a take list's text (one per line, blank lines skipped)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def official_train_takes() -> list[str]:
     """The 249 train take UIDs of the benchmark (package data)."""
-    text = resources.files("ego2exo_hf").joinpath("resources/train_take_ids.txt").read_text()
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return parse_take_ids(resources.files("ego2exo_hf").joinpath("resources/train_take_ids.txt").read_text())
 
 
 def expected_feature_files(meta: dict[str, list[dict]]) -> dict[str, set[str]]:

@@ -21,7 +21,7 @@ from ego2exo_hf.data.pseudo_labels import align_pseudo_labels
 from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.training import text
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "train_text.py"
 FAST = ["--max_steps", "12", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16", "--eval_steps", "4",
         "--save_steps", "4", "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip

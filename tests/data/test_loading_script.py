@@ -7,7 +7,7 @@ from pathlib import Path
 from ego2exo_hf.constants import SPLITS
 from ego2exo_hf.data import load_ego2exo
 
-SCRIPT = Path(__file__).parents[1] / "loading_script" / "ego2exo.py"
+SCRIPT = Path(__file__).parents[2] / "loading_script" / "ego2exo.py"
 
 
 def test_script_builder_builds_the_same_dataset(tiny_data_dir, tmp_path):

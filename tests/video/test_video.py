@@ -19,7 +19,7 @@ from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
 from ego2exo_hf.training import video
 from ego2exo_hf.training.video import VideoTrainingArguments, inv_schedule, parse_args, train_video
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ITERATIONS = 200  # tiny data: ~100 source / ~100 target train segments, 72 val segments
 SMALL = dict(batch_size=16, val_every=50, checkpoint_every=100, logging_steps=25, report_to="none")
 

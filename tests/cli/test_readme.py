@@ -12,7 +12,7 @@ from ego2exo_hf.cli import build_parser
 from ego2exo_hf.training.text import parse_text_args
 from ego2exo_hf.training.video import parse_args as parse_video_args
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 README = (ROOT / "README.md").read_text()
 
 

@@ -14,7 +14,7 @@ from ego2exo_hf.constants import CLASS_NAMES
 from ego2exo_hf.data.official import segment_id
 from ego2exo_hf.errors import Ego2ExoError
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "text_real_captions.py"
+SCRIPT = Path(__file__).resolve().parent / "text_real_captions.py"
 FAST = ["--max_steps", "4", "--per_device_train_batch_size", "16", "--eval_steps", "2", "--save_steps", "2",
         "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip
 

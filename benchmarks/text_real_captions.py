@@ -26,11 +26,11 @@ from pathlib import Path
 
 import torch
 
+import train_text
 from ego2exo_hf.constants import CLASS_NAMES, METADATA_FILE, PUBLISHED_TEXT_RESULTS, SPLITS
 from ego2exo_hf.data.download import parse_take_ids
 from ego2exo_hf.data.official import locate_segments
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
-from ego2exo_hf.training.text import parse_text_args, train_text
 from ego2exo_hf.utils import atomic_write_text
 
 PLACEHOLDER_FEATURE_FILE = "features/omnivore_video/unknown.pt"
@@ -123,7 +123,7 @@ def write_caption_data_dir(captions_dir, data_dir, take_ids_path) -> Path:
 
 
 def cpu_time() -> float:
-    """CPU seconds of this process and of its finished children (the text stage's member processes)."""
+    """CPU seconds of this process and of its finished children."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
@@ -138,12 +138,12 @@ def run_direction(source, target, data_dir, output_dir, extra_args) -> dict:
         target,
         "--output_dir",
         str(output_dir),
-        "--dataset_cache_dir",
+        "--cache_dir",
         str(Path(data_dir) / "cache"),
         *extra_args,
     ]
     start, cpu_start = time.perf_counter(), cpu_time()
-    metrics = train_text(*parse_text_args(args))
+    metrics = train_text.main(args)
     seconds, cpu_seconds = time.perf_counter() - start, cpu_time() - cpu_start
     analysis = metrics["target_train_analysis"]
     ref_top1, ref_mean = PUBLISHED_TEXT_RESULTS[f"{source}->{target}"]
@@ -157,7 +157,7 @@ def run_direction(source, target, data_dir, output_dir, extra_args) -> dict:
         "source_heldout_mean_class": round(metrics["source_heldout"]["mean_class"], 2),
         "train_steps": metrics["train"]["global_step"],
         "wall_s": round(seconds, 1),
-        "cpu_s": round(cpu_seconds, 1),  # all threads and member processes; / 2 = wall time on 2 idle cores at best
+        "cpu_s": round(cpu_seconds, 1),  # all threads; / 2 = wall time on 2 idle cores at best
     }
 
 

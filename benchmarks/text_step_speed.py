@@ -7,9 +7,6 @@ embeddings, bf16 autocast on CPUs that have it, AdamW, batches of captions of si
 settings, each measured in the same process after 10 warm-up steps. Use it to compare settings, and as a probe
 of how fast the machine is right now: on a shared machine the same command can vary by a third over a day
 (BENCHMARKS.md, text stage). The last line is one JSON object.
-
-`--processes 1 2` also times each setting in 2 processes at once, each with half the CPU threads, and reports
-their summed examples/s: how `train_text` trains its ensemble members on a CPU (`--member_processes`).
 """
 
 import argparse
@@ -25,13 +22,8 @@ from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
-from ego2exo_hf.training.text import (
-    bundled_minilm_path,
-    cpu_bf16_applies,
-    load_text_model,
-    map_in_processes,
-    threads_per_process,
-)
+from ego2exo_hf.text.backbone import bundled_minilm_path, load_text_model
+from ego2exo_hf.text.config import cpu_bf16_applies
 
 WARMUP_STEPS = 10
 SETTINGS = {  # name: (batch size, fused AdamW, lowest encoder layers frozen, attention implementation)
@@ -78,13 +70,6 @@ def examples_per_second(model_path, tokenizer, ids, setting, num_examples, seed=
     return num_examples / (time.perf_counter() - start)
 
 
-def examples_per_second_in_processes(model_path, tokenizer, ids, setting, num_examples, processes) -> float:
-    """Summed throughput of `processes` copies of the timed loop running at once (different draws), each with an
-    equal share of this process's threads (how `train_text` trains ensemble members side by side)."""
-    inputs = dict(model_path=model_path, tokenizer=tokenizer, ids=ids, setting=setting, num_examples=num_examples)
-    return sum(map_in_processes(examples_per_second, [dict(inputs, seed=s) for s in range(processes)], processes))
-
-
 @exit_on_user_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,12 +77,7 @@ def main(argv=None):
     parser.add_argument("--examples", type=int, default=800, help="timed examples per setting")
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
-    parser.add_argument(
-        "--processes", nargs="+", type=int, default=[1], help="process counts to time each setting with (summed)"
-    )
     args = parser.parse_args(argv)
-    if min(args.processes) < 1:
-        raise Ego2ExoError(f"--processes must be at least 1, got {min(args.processes)}")
 
     model_path = bundled_minilm_path()
     if model_path is None:
@@ -106,17 +86,8 @@ def main(argv=None):
     ids = read_caption_ids(Path(args.captions_dir), tokenizer, args.max_length)
     results = {}
     for name in args.settings:
-        for processes in args.processes:
-            if processes == 1:
-                speed = examples_per_second(str(model_path), tokenizer, ids, SETTINGS[name], args.examples)
-                key = name
-            else:
-                speed = examples_per_second_in_processes(
-                    str(model_path), tokenizer, ids, SETTINGS[name], args.examples, processes
-                )
-                key = f"{name}, {processes} processes x {threads_per_process(processes)} thread(s), summed"
-            results[key] = round(speed, 1)
-            print(f"{key}: {results[key]} examples/s", flush=True)
+        results[name] = round(examples_per_second(str(model_path), tokenizer, ids, SETTINGS[name], args.examples), 1)
+        print(f"{name}: {results[name]} examples/s", flush=True)
     print(json.dumps({"benchmark": "text_step_speed", "threads": torch.get_num_threads(), "examples_per_s": results}))
     return 0
 

@@ -2,7 +2,7 @@
 
     python benchmarks/video_stage.py [--scale full] [--iterations 2000] [--data_dir DIR]
 
-(1) `train_video`'s own loop (accelerate, paired class-balanced sampler, tqdm, logging), as timed by the
+(1) `train_video.py`'s own loop (accelerate, paired class-balanced sampler, tqdm, logging), as timed by the
     loop itself (`train_ms_per_iteration`: validation and checkpoints excluded);
 (a) the floor: a bare loop over the same in-memory tensors, same model, optimiser, schedule and batch
     (64 + 64, source and target forwarded separately), indices from `torch.randint`;
@@ -21,9 +21,11 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+import train_video
 from ego2exo_hf.data import load_ego2exo, write_pseudo_labels, write_synthetic
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
-from ego2exo_hf.training.video import VideoTrainingArguments, build_optimizer, inv_schedule, train_video
+from ego2exo_hf.video.config import VideoTrainingArguments
+from ego2exo_hf.video.loop import build_optimizer, inv_schedule
 
 
 class PerSampleFeatures(Dataset):
@@ -52,7 +54,7 @@ def train_step(model, optimizer, scheduler, xs, ys, xt, yt):
 
 def new_model(args):
     model = FeatureClassifier(FeatureClassifierConfig()).train()
-    optimizer = build_optimizer(model, args)
+    optimizer = build_optimizer(model, [], args)
     return model, optimizer, inv_schedule(optimizer)
 
 
@@ -102,7 +104,7 @@ def main():
         data_dir=str(data_dir), output_dir=str(work / "run"), source="exo", target="ego", pseudo_labels=str(pseudo),
         num_iterations=opts.iterations, val_every=10**9, checkpoint_every=10**9, logging_steps=100, report_to="none",
     )  # fmt: skip
-    loop = train_video(args)["train_ms_per_iteration"]
+    loop = train_video.main(args)["train_ms_per_iteration"]
 
     def tensors(name):
         table = splits[name].with_format("torch", columns=["features", "label"])[:]

@@ -5,8 +5,10 @@ synthetic data -> build -> text stage (caption classifier, target pseudo-labels)
 training curves under `--output_dir`.
 """
 
-import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,47 +37,31 @@ def _stage(message: str) -> None:
     print(f"\n=== {message}", flush=True)
 
 
-def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, seed) -> dict:
-    from .training.text import train_text
+def run_stage(script: str, options: dict, output_dir, threads: int | None = None) -> dict:
+    """Run `python -m <script>` (train_text or train_video) in its own process and return its metrics.json: each
+    stage starts from a clean process, as it would from the shell."""
+    command = [sys.executable, "-m", script]
+    for name, value in options.items():
+        command += [f"--{name}", str(value)]
+    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+    if subprocess.run(command, env=env).returncode != 0:
+        raise Ego2ExoError(f"{script} failed (its error is printed above); command: {' '.join(command)}")
+    return json.loads((Path(output_dir) / "metrics.json").read_text())
 
-    return train_text(
-        data_dir=str(data_dir),
-        source=source,
-        target=target,
-        output_dir=str(output_dir),
-        model_name_or_path=text_model,
-        max_steps=max_steps,
-        seed=seed,
-        report_to="none",
-    )
+
+def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, seed) -> dict:
+    options = dict(data_dir=data_dir, source=source, target=target, output_dir=output_dir, max_steps=max_steps,
+                   seed=seed, report_to="none", model_name_or_path=text_model)  # fmt: skip
+    return run_stage("train_text", options, output_dir)
 
 
 def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels, iterations, val_every, seed) -> dict:
-    import torch
-
-    from .training.video import VideoTrainingArguments, train_video
-
-    args = VideoTrainingArguments(
-        data_dir=str(data_dir),
-        output_dir=str(output_dir),
-        source=source,
-        target=target,
-        method=method,
-        pseudo_labels=str(pseudo_labels) if method == "lagtran" else None,
-        num_iterations=iterations,
-        val_every=val_every,
-        checkpoint_every=iterations,
-        logging_steps=max(1, val_every // 5),
-        seed=seed,
-        report_to="none",
-    )
-    threads = torch.get_num_threads()
-    if not torch.cuda.is_available():  # a 64x1536 batch: one CPU thread is fastest, more threads only spin
-        torch.set_num_threads(1)
-    try:
-        return train_video(args)
-    finally:
-        torch.set_num_threads(threads)
+    options = dict(data_dir=data_dir, output_dir=output_dir, source=source, target=target, method=method,
+                   num_iterations=iterations, val_every=val_every, checkpoint_every=iterations,
+                   logging_steps=max(1, val_every // 5), seed=seed, report_to="none")  # fmt: skip
+    if method == "lagtran":
+        options["pseudo_labels"] = pseudo_labels
+    return run_stage("train_video", options, output_dir, threads=1)  # 64 x 1536 batches: one CPU thread is fastest
 
 
 def _pair(metrics: dict) -> dict:
@@ -185,7 +171,7 @@ def run_demo(
     data_dir=None,
 ) -> dict:
     """Run the whole method and write the results; returns `results.json`'s content."""
-    from .cli import summarize
+    from .commands import summarize
     from .data import load_ego2exo, write_synthetic
 
     if scale not in SCALE_STEPS:
@@ -263,28 +249,13 @@ Published (real Ego2Exo, Omnivore features, top-1 %; from the paper, not reprodu
     return results
 
 
-def add_demo_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("demo", help="run the whole method on synthetic data and print a results table")
-    parser.add_argument("--scale", choices=list(SCALE_STEPS), default="demo")
-    parser.add_argument("--directions", nargs="+", default=["exo->ego", "ego->exo"], help="e.g. exo->ego ego->exo")
-    parser.add_argument("--output_dir", default="runs/demo")
-    parser.add_argument("--text_model", default=DEFAULT_TEXT_MODEL, help="text backbone (Hub id or folder)")
-    parser.add_argument("--text_steps", type=int, default=None, help="text-stage optimizer steps (default by scale)")
-    parser.add_argument("--video_iterations", type=int, default=None, help="video-stage iterations (default by scale)")
-    parser.add_argument("--val_every", type=int, default=None, help="validate every N video iterations")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data_dir", default=None, help="use this data folder instead of writing synthetic data")
-    parser.set_defaults(func=run_demo_command)
-    return parser
-
-
 @exit_on_user_error
 def run_demo_command(args) -> int:
     run_demo(
         scale=args.scale,
         directions=args.directions,
         output_dir=args.output_dir,
-        text_model=args.text_model,
+        text_model=args.text_model or DEFAULT_TEXT_MODEL,
         text_steps=args.text_steps,
         video_iterations=args.video_iterations,
         val_every=args.val_every,

@@ -26,3 +26,11 @@ def exit_on_user_error(fn):
             sys.exit(2)
 
     return wrapper
+
+
+class OneLineArgumentErrors:
+    """Mix-in for `argparse.ArgumentParser` classes: a bad option ends in one `error: ...` line and exit code 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)

@@ -6,6 +6,7 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData
 
 from .constants import CITATION, HUB_DATASET_REPO
+from .errors import Ego2ExoError
 from .utils import atomic_write_text, sha256_file
 
 PAPER_URL = "https://arxiv.org/abs/2403.05535"
@@ -90,19 +91,42 @@ def write_metrics(output_dir, metrics: dict) -> Path:
     return atomic_write_text(Path(output_dir) / "metrics.json", json.dumps(metrics, indent=2) + "\n")
 
 
+def _push_later(folder, repo_id: str, repo_type: str) -> str:
+    kind = " --repo-type dataset" if repo_type == "dataset" else ""
+    return f"the output is saved in {folder}; push it later with `hf upload {repo_id} {folder}{kind}`"
+
+
+def check_hub_access(repo_id: str, folder=None, repo_type: str = "model") -> None:
+    """Before long work: refuse `--push_to_hub` when the Hub is offline or the token cannot write (one line)."""
+    from huggingface_hub import HfApi, constants
+
+    later = f"; {_push_later(folder, repo_id, repo_type)}" if folder else ""
+    if constants.HF_HUB_OFFLINE:
+        raise Ego2ExoError(f"--push_to_hub: the Hub cannot be reached (HF_HUB_OFFLINE is set){later}")
+    try:
+        HfApi().whoami()
+    except Exception as err:  # no token, a bad token or no network: all mean we cannot push
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise Ego2ExoError(f"--push_to_hub: the Hub cannot be reached or the token cannot write ({reason}){later}")
+
+
 def push_folder(folder, repo_id: str, *, repo_type: str = "model", commit_message: str = "Upload", private=None):
     """Create the repo if needed and upload a whole folder (weights, config, card, extra files)."""
     from huggingface_hub import HfApi
 
     api = HfApi()
-    api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, private=private)
-    return api.upload_folder(
-        folder_path=str(folder),
-        repo_id=repo_id,
-        repo_type=repo_type,
-        commit_message=commit_message,
-        ignore_patterns=["checkpoints/*", "checkpoint-*/*", "runs/*", "*/checkpoint-*/*", "*/runs/*", ".*"],
-    )
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, exist_ok=True, private=private)
+        return api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type=repo_type,
+            commit_message=commit_message,
+            ignore_patterns=["checkpoints/*", "checkpoint-*/*", "runs/*", "*/checkpoint-*/*", "*/runs/*", ".*"],
+        )
+    except Exception as err:  # network, auth or Hub errors: the local output stays complete
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise Ego2ExoError(f"push to {repo_id} failed ({reason}): {_push_later(folder, repo_id, repo_type)}")
 
 
 def populate_hub_cache(folder, repo_id: str, cache_dir, *, repo_type: str = "model", revision: str = "main") -> Path:

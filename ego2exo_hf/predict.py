@@ -192,14 +192,23 @@ def run_predict(args) -> int:
         print(f"mean confidence {mean_confidence:.3f}; most predicted: " + ", ".join(f"{n} {c}" for n, c in common))
     if metrics is not None:
         print(f"accuracy: {_format_metrics(metrics)}")
-    if args.out:
-        print(f"wrote {write_predictions(table, args.out)}")
+    if args.output_file:
+        print(f"wrote {write_predictions(table, args.output_file)}")
     return 0
+
+
+def split_from_file_name(path) -> str:
+    """`ego2exo_<source>_<target>.txt` (the official name) -> `<target>_train`, or a one-line error."""
+    parts = Path(path).stem.split("_")
+    if len(parts) == 3 and parts[0] == "ego2exo" and parts[2] in ("ego", "exo") and parts[1] != parts[2]:
+        return f"{parts[2]}_train"
+    raise Ego2ExoError(f"{path}: give --split (the name is not ego2exo_<source>_<target>.txt, which names the split)")
 
 
 @exit_on_user_error
 def run_evaluate_pseudo_labels(args) -> int:
-    report = evaluate_pseudo_labels(args.pseudo_labels, args.data_dir, args.split, cache_dir=args.cache_dir)
+    split = args.split or split_from_file_name(args.pseudo_labels)
+    report = evaluate_pseudo_labels(args.pseudo_labels, args.data_dir, split, cache_dir=args.cache_dir)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -215,39 +224,8 @@ def run_evaluate_pseudo_labels(args) -> int:
     return 0
 
 
-def _add_data_options(parser, default_split: str) -> None:
-    parser.add_argument("--data_dir", required=True, help="folder holding ego2exo.json (+ features/omnivore_video)")
-    parser.add_argument("--split", default=default_split, help=f"one of {', '.join(SPLITS)} (default {default_split})")
-    parser.add_argument("--cache_dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
-
-
-def add_predict_parser(subparsers):
-    """`ego2exo predict`: keystep predictions of a feature classifier for every segment of a split."""
-    parser = subparsers.add_parser(
-        "predict", help="predict keysteps of a split with a trained feature classifier (folder or Hub id)"
-    )
-    parser.add_argument("--model", required=True, help="model folder (train_video.py output) or Hub repo id")
-    _add_data_options(parser, "ego_val")
-    parser.add_argument("--out", help="write the predictions as a Parquet file")
-    parser.add_argument("--batch_size", type=int, default=1024)
-    parser.set_defaults(func=run_predict)
-    return parser
-
-
-def add_evaluate_pseudo_labels_parser(subparsers):
-    """`ego2exo evaluate-pseudo-labels`: accuracy and coverage of a pseudo-label file."""
-    parser = subparsers.add_parser(
-        "evaluate-pseudo-labels", help="accuracy and coverage of an official-format pseudo-label file"
-    )
-    parser.add_argument("--pseudo_labels", required=True, help="'<segment_id> <category_id>' lines (official format)")
-    _add_data_options(parser, "exo_train")
-    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    parser.set_defaults(func=run_evaluate_pseudo_labels)
-    return parser
-
-
 __all__ = [
-    "add_evaluate_pseudo_labels_parser", "add_predict_parser", "evaluate_pseudo_labels", "load_feature_classifier",
+    "evaluate_pseudo_labels", "load_feature_classifier",
     "predict_features", "predict_split", "predictions_table", "run_evaluate_pseudo_labels", "run_predict",
     "write_predictions",
 ]  # fmt: skip

@@ -12,6 +12,9 @@ from transformers import BertConfig, BertModel, BertTokenizer
 
 from ego2exo_hf.constants import CLASS_NAMES
 
+TEXT_SCRIPT = Path(__file__).resolve().parents[1] / "train_text.py"
+FAST = ["--max_steps", "12", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16", "--eval_steps", "4",
+        "--save_steps", "4", "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _WORDS = """the a his her with right left hand hands picks places holds moves puts down takes opens closes pours
 adds stirs cuts chops slices boils heats washes rinses wipes mixes serves fries flips on in near of to from
@@ -54,3 +57,9 @@ def make_tiny_bert(path, vocab_size: int = 400, hidden_size: int = 32, seed: int
     )
     BertModel(config).save_pretrained(path)
     return path
+
+
+def stage_args(data_dir, model, output_dir, *extra) -> list[str]:
+    """train_text.py's words for a fast run on tiny data."""
+    return ["--data_dir", str(data_dir), "--model_name_or_path", str(model), "--output_dir", str(output_dir),
+            *FAST, *extra]  # fmt: skip

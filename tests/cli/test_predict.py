@@ -117,7 +117,7 @@ def test_auto_model_gives_the_same_predictions(trained_model, tiny_data_dir):
         ("missing_repo", "not a Hub repo id available"),
         ("text_model", "not an Ego2Exo feature classifier"),
         ("width", "features are 1536-d but the model expects 8-d"),
-        ("split", "unknown split 'ego_test'"),
+        ("split", "argument --split: invalid choice: 'ego_test'"),
     ],
 )
 def test_predict_bad_inputs_are_one_line_errors(case, message, trained_model, tiny_data_dir, tmp_path, capsys):
@@ -200,7 +200,7 @@ def test_cli_json_and_table(exo_train, tiny_data_dir, tmp_path, capsys):
     args = ["evaluate-pseudo-labels", "--pseudo_labels", str(path), "--data_dir", str(tiny_data_dir)]
     assert main([*args, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["split"] == "exo_train" and report["top1"] == 100.0
+    assert report["split"] == "exo_train" and report["top1"] == 100.0  # the split named by the file: ego->exo
     assert report["num_pseudo_labels"] == len(ids[::2])
     assert main(args) == 0
     printed = capsys.readouterr().out

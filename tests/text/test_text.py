@@ -2,7 +2,6 @@
 default-model resolution and every bad input (one-line error, exit != 0, nothing written)."""
 
 import collections
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,53 +10,21 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
-from accelerate import Accelerator
-from accelerate.state import AcceleratorState
-from text_model_fixture import make_tiny_bert
+from text_model_fixture import TEXT_SCRIPT as SCRIPT
+from text_model_fixture import make_tiny_bert, stage_args
 
+import train_text
+from ego2exo_hf.arguments import parse_args
 from ego2exo_hf.constants import DEFAULT_TEXT_MODEL, ID2LABEL, NUM_CLASSES
-from ego2exo_hf.data import load_ego2exo, read_pseudo_labels
+from ego2exo_hf.data import read_pseudo_labels
 from ego2exo_hf.data.pseudo_labels import align_pseudo_labels
-from ego2exo_hf.errors import Ego2ExoError
-from ego2exo_hf.training import text
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "train_text.py"
-FAST = ["--max_steps", "12", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16", "--eval_steps", "4",
-        "--save_steps", "4", "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip
-
-
-def stage_args(data_dir, model, output_dir, *extra) -> list[str]:
-    return ["--data_dir", str(data_dir), "--model_name_or_path", str(model), "--output_dir", str(output_dir),
-            *FAST, *extra]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
-
-
-@pytest.fixture(scope="module")
-def text_run(tiny_data_dir, tiny_bert, tmp_path_factory):
-    """One real run of the script (exo -> ego) in a fresh process, with an ensemble of two transformers."""
-    output_dir = tmp_path_factory.mktemp("run") / "text_exo_ego"
-    extra = ["--source", "exo", "--target", "ego", "--ensemble_size", "2", "--attn_implementation", "eager"]
-    args = stage_args(tiny_data_dir, tiny_bert, output_dir, *extra)
-    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return output_dir, result
-
-
-@pytest.fixture(scope="module")
-def splits(tiny_data_dir):
-    return load_ego2exo(tiny_data_dir, config="text")
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("train_text_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
+from ego2exo_hf.text.backbone import bundled_minilm_path, load_text_model, resolve_checkpoint
+from ego2exo_hf.text.config import TextTrainingArguments
+from ego2exo_hf.text.data import stratified_heldout, tokenize
+from ego2exo_hf.text.ngram import CaptionContext, NgramCaptionClassifier, fit_ngram
+from ego2exo_hf.text.pooling import NGRAM_WEIGHTS, choose_ngram_weight, combine_probabilities
+from ego2exo_hf.text.trainer import CaptionTrainer, ClassBalancedSampler
 
 
 # ----------------------------------------------------------------------------------------------- the run
@@ -86,44 +53,12 @@ def test_metrics_file(text_run, splits):
     assert metrics["target_train_analysis"]["uses_target_labels"] is True
     assert 0.0 <= metrics["train"]["linear_probe_train_top1"] <= 100.0
     combination = metrics["combination"]
-    assert combination["ngram_weight"] in text.NGRAM_WEIGHTS
+    assert combination["ngram_weight"] in NGRAM_WEIGHTS
     assert (combination["ngram_context_weight"], combination["ngram_position_weight"]) == (0.3, 0.3)
     assert {"source_heldout_transformer", "source_heldout_ngram"} <= set(metrics)
     assert (output_dir / "ngram_classifier" / "model.safetensors").is_file()
     assert metrics["pseudo_labels"]["count"] == metrics["pseudo_labels"]["kept"] == len(splits["ego_train"])
-    assert json.loads(result.stdout.strip().splitlines()[-1])["direction"] == "exo->ego"
-
-
-def test_ensemble_members_train_in_parallel_and_reload(text_run):
-    """`--ensemble_size 2` fine-tunes two transformers with different seeds, at the same time in one-thread worker
-    processes (on a CPU with two or more threads), and saves each as a model the Auto classes reload."""
-    from safetensors.numpy import load_file
-    from transformers import AutoModelForSequenceClassification
-
-    output_dir, _ = text_run
-    ensemble = json.loads((output_dir / "metrics.json").read_text())["ensemble"]
-    assert ensemble["size"] == 2
-    assert ensemble["processes"] == min(2, ensemble["cpu_threads"])  # the script runs with torch's default threads
-    assert [m["seed"] for m in ensemble["members"]] == [42, 43]
-    assert [m["folder"] for m in ensemble["members"]] == [".", "ensemble_members/member-1"]
-    member = output_dir / "ensemble_members" / "member-1"
-    assert AutoModelForSequenceClassification.from_pretrained(member).config.id2label == ID2LABEL
-    first, second = load_file(output_dir / "model.safetensors"), load_file(member / "model.safetensors")
-    assert any(not np.array_equal(first[name], second[name]) for name in first)  # two different models
-    for entry in ensemble["members"]:
-        assert 0.0 <= entry["source_heldout"]["top1"] <= 100.0
-    assert "ensemble" in (output_dir / "README.md").read_text()
-
-
-def test_members_one_after_another_in_process(tiny_data_dir, tiny_bert, tmp_path):
-    """`--member_processes 1`: the members train in the calling process, one after the other."""
-    metrics = text.train_text(
-        data_dir=str(tiny_data_dir), model_name_or_path=str(tiny_bert), output_dir=str(tmp_path / "run"),
-        max_steps=2, ensemble_size=2, member_processes=1, report_to="none", disable_tqdm=True,
-    )  # fmt: skip
-    assert metrics["ensemble"]["processes"] == 1
-    assert [m["global_step"] for m in metrics["ensemble"]["members"]] == [2, 2]
-    assert (tmp_path / "run" / "ensemble_members" / "member-1" / "model.safetensors").is_file()
+    assert result.stdout.strip().splitlines()[-1].startswith(f"wrote {output_dir}")
 
 
 def test_pseudo_labels_cover_every_target_segment(text_run, splits):
@@ -145,29 +80,19 @@ def test_pseudo_labels_cover_every_target_segment(text_run, splits):
     np.testing.assert_allclose(table["confidence"], probabilities.max(axis=1), atol=1e-6)
 
 
-def test_in_process_run_leaves_no_mixed_precision_behind(tiny_data_dir, tiny_bert, tmp_path):
-    """The Trainer's bf16 must not carry over to an `Accelerator` created later in the process (the video stage in
-    `ego2exo demo`)."""
-    text.train_text(
-        data_dir=str(tiny_data_dir), model_name_or_path=str(tiny_bert), output_dir=str(tmp_path / "run"),
-        max_steps=2, heldout_fraction=0.0, report_to="none", disable_tqdm=True, bf16=True, use_cpu=True,
-    )  # fmt: skip
-    try:
-        assert Accelerator(cpu=True).mixed_precision == "no"
-    finally:
-        AcceleratorState._reset_state()  # leave no state to the next test either
-
-
 def test_in_process_threshold_and_push(tiny_data_dir, tiny_bert, tmp_path, monkeypatch):
-    """`train_text(**kwargs)` (what `ego2exo demo` calls): confidence threshold, Hub push of the finished folder."""
+    """`train_text.main(words)` in process: confidence threshold, Hub push of the finished folder."""
     pushed = []
-    monkeypatch.setattr(text, "push_folder", lambda folder, repo_id, **kw: pushed.append((Path(folder), repo_id)))
+    monkeypatch.setattr(
+        "ego2exo_hf.hub.push_folder", lambda folder, repo_id, **kw: pushed.append((Path(folder), repo_id))
+    )
+    monkeypatch.setattr("ego2exo_hf.hub.check_hub_access", lambda repo_id, **kw: None)
     output_dir = tmp_path / "text_ego_exo"
-    metrics = text.train_text(
-        data_dir=str(tiny_data_dir), source="ego", target="exo", model_name_or_path=str(tiny_bert),
-        output_dir=str(output_dir), max_steps=3, heldout_fraction=0.0, confidence_threshold=0.06,
-        report_to="none", push_to_hub=True, hub_model_id="someone/ego2exo-text", disable_tqdm=True,
-    )  # fmt: skip
+    metrics = train_text.main(stage_args(
+        tiny_data_dir, tiny_bert, output_dir, "--source", "ego", "--target", "exo", "--max_steps", "3",
+        "--heldout_fraction", "0", "--confidence_threshold", "0.06", "--push_to_hub", "true",
+        "--hub_model_id", "someone/ego2exo-text",
+    ))  # fmt: skip
     assert pushed == [(output_dir, "someone/ego2exo-text")]
     assert "source_heldout" not in metrics and metrics["source"]["num_heldout"] == 0
     counts = metrics["pseudo_labels"]
@@ -180,8 +105,6 @@ def test_in_process_threshold_and_push(tiny_data_dir, tiny_bert, tmp_path, monke
 
 # ---------------------------------------------------------------------------------------- building blocks
 def test_ngram_classifier_saves_and_reloads_without_pickle(tmp_path):
-    from ego2exo_hf.training.ngram import NgramCaptionClassifier
-
     texts = ["cuts the onion with a knife", "cuts the tomato with a knife", "washes the plate in the sink",
              "washes the pan in the sink", "stirs the pot with a spoon", "stirs the pan with a spoon"]  # fmt: skip
     labels = [3, 3, 7, 7, 1, 1]
@@ -199,8 +122,6 @@ def test_ngram_classifier_saves_and_reloads_without_pickle(tmp_path):
 
 
 def test_caption_context_reads_neighbours_within_each_take():
-    from ego2exo_hf.training.ngram import CaptionContext
-
     takes, indices = ["b", "a", "a", "b", "a"], [7, 4, 0, 2, 9]  # take a: rows 2, 1, 4; take b: rows 3, 0
     captions = ["b7", "a4", "a0", "b2", "a9"]
     context = CaptionContext.within_takes(takes, indices, captions)
@@ -216,8 +137,6 @@ def test_caption_context_reads_neighbours_within_each_take():
 def test_ngram_classifier_reads_the_neighbouring_captions(tmp_path):
     """The same words mean class 1 after "cracks an egg" and class 2 after "fixes the chain": only the context
     tells them apart, and the saved model keeps reading it."""
-    from ego2exo_hf.training.ngram import CaptionContext, NgramCaptionClassifier
-
     takes, indices, captions, labels = [], [], [], []
     for take in range(20):
         first, label = ("cracks an egg", 1) if take % 2 else ("fixes the chain", 2)
@@ -242,8 +161,8 @@ def test_ngram_classifier_reads_the_neighbouring_captions(tmp_path):
 def test_ngram_classifier_follows_the_class_balance():
     texts = [f"stirs the pot {i}" for i in range(40)] + ["stirs the pan"] * 2 + ["washes the pan"] * 2
     labels = np.array([0] * 40 + [1] * 2 + [2] * 2)
-    natural = text.fit_ngram(texts, labels, power=0.0, seed=0).predict_proba(["stirs the pan"])
-    balanced = text.fit_ngram(texts, labels, power=1.0, seed=0).predict_proba(["stirs the pan"])
+    natural = fit_ngram(texts, labels, power=0.0, seed=0).predict_proba(["stirs the pan"])
+    balanced = fit_ngram(texts, labels, power=1.0, seed=0).predict_proba(["stirs the pan"])
     assert balanced[0, 1] > natural[0, 1]  # the rare class gains weight as it does in the balanced sampler
 
 
@@ -257,11 +176,11 @@ def test_ngram_weight_is_chosen_on_heldout_labels():
     uniform = np.full_like(exact, 1 / NUM_CLASSES)
     metric = load_accuracy_metric()
 
-    chosen = text.choose_ngram_weight(noise, exact, labels, metric)  # only the n-gram model knows the answer
+    chosen = choose_ngram_weight(noise, exact, labels, metric)  # only the n-gram model knows the answer
     assert chosen["ngram_weight"] > 0.0 and chosen["heldout_score"] == pytest.approx(100.0)
-    chosen = text.choose_ngram_weight(exact, uniform, labels, metric)  # nothing to gain: the least n-gram
+    chosen = choose_ngram_weight(exact, uniform, labels, metric)  # nothing to gain: the least n-gram
     assert chosen["ngram_weight"] == 0.0
-    assert text.combine_probabilities(noise, None, 0.5) is noise
+    assert combine_probabilities(noise, None, 0.5) is noise
 
 
 def test_probabilities_are_pooled_log_linearly():
@@ -269,25 +188,17 @@ def test_probabilities_are_pooled_log_linearly():
     transformer, ngram = rng.dirichlet(np.ones(NUM_CLASSES), size=(2, 50))
     ngram[:, 3] = 0.0  # a class the n-gram model never saw
     ngram /= ngram.sum(axis=1, keepdims=True)
-    pooled = text.combine_probabilities(transformer, ngram, 0.25)
+    pooled = combine_probabilities(transformer, ngram, 0.25)
     expected = transformer**0.75 * ngram**0.25
     np.testing.assert_allclose(pooled, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-6)
     assert pooled[:, 3].max() < 1e-6  # the product vetoes what one model rules out
-
-
-def test_members_are_pooled_by_their_geometric_mean():
-    members = np.random.default_rng(2).dirichlet(np.ones(NUM_CLASSES), size=(3, 40))
-    expected = np.cbrt(members[0] * members[1] * members[2])
-    pooled = text.log_linear_pool(list(members))
-    np.testing.assert_allclose(pooled, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(text.log_linear_pool([members[0]]), members[0], rtol=1e-6, atol=1e-12)
 
 
 def test_balanced_sampler_draws_classes_uniformly():
     labels = [0] * 800 + [1] * 150 + [2] * 40 + [3] * 9 + [4]
     lengths = np.random.default_rng(0).integers(3, 128, size=len(labels)).tolist()
     for with_lengths in (None, lengths):
-        sampler = text.ClassBalancedSampler(labels, with_lengths, batch_size=16, seed=0)
+        sampler = ClassBalancedSampler(labels, with_lengths, batch_size=16, seed=0)
         draws = [i for _ in range(10) for i in sampler]
         assert len(draws) == 10 * len(labels)
         freq = collections.Counter(labels[i] for i in draws)
@@ -295,20 +206,20 @@ def test_balanced_sampler_draws_classes_uniformly():
         np.testing.assert_allclose(shares, 0.2, atol=0.02)
     first_batch = [lengths[i] for i in list(sampler)[:16]]
     assert max(first_batch) - min(first_batch) <= 20  # batches of similar length
-    natural = text.ClassBalancedSampler(labels, power=0.0, seed=0)
+    natural = ClassBalancedSampler(labels, power=0.0, seed=0)
     assert collections.Counter(labels[i] for i in natural)[0] > 0.7 * len(labels)
-    sqrt_balanced = collections.Counter(labels[i] for i in text.ClassBalancedSampler(labels, power=0.5, seed=0))
+    sqrt_balanced = collections.Counter(labels[i] for i in ClassBalancedSampler(labels, power=0.5, seed=0))
     assert sqrt_balanced[0] / len(labels) == pytest.approx(np.sqrt(800) / np.sqrt([800, 150, 40, 9, 1]).sum(), abs=0.04)
 
 
 def test_trainer_sampler_switch(tiny_bert, tmp_path):
     from torch.utils.data import RandomSampler
 
-    tokenizer, model = text.load_text_model(str(tiny_bert))
+    tokenizer, model = load_text_model(str(tiny_bert))
     dataset = datasets.Dataset.from_dict({"text_caption": ["a b", "c"] * 8, "label": [0, 1] * 8})
-    dataset = text.tokenize(dataset, tokenizer, max_length=16)
-    for balanced, expected in ((True, text.ClassBalancedSampler), (False, RandomSampler)):
-        args = text.TextTrainingArguments(
+    dataset = tokenize(dataset, tokenizer, max_length=16)
+    for balanced, expected in ((True, ClassBalancedSampler), (False, RandomSampler)):
+        args = TextTrainingArguments(
             output_dir=str(tmp_path),
             balanced_sampling=balanced,
             report_to="none",
@@ -316,16 +227,16 @@ def test_trainer_sampler_switch(tiny_bert, tmp_path):
             save_strategy="no",
             load_best_model_at_end=False,
         )
-        trainer = text.CaptionTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+        trainer = CaptionTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         assert isinstance(trainer._get_train_sampler(), expected)
 
 
 def test_eager_attention_is_selectable_and_matches_the_default(tiny_bert):
     import torch
 
-    tokenizer, sdpa = text.load_text_model(str(tiny_bert))
+    tokenizer, sdpa = load_text_model(str(tiny_bert))
     assert sdpa.config._attn_implementation == "sdpa"
-    _, eager = text.load_text_model(str(tiny_bert), attn_implementation="eager")
+    _, eager = load_text_model(str(tiny_bert), attn_implementation="eager")
     assert eager.config._attn_implementation == "eager"
     sdpa.load_state_dict(eager.state_dict())
     batch = tokenizer(["a b c d", "e"], padding=True, return_tensors="pt")
@@ -335,42 +246,35 @@ def test_eager_attention_is_selectable_and_matches_the_default(tiny_bert):
 
 def test_stratified_heldout_keeps_every_class_in_train():
     labels = [0] * 50 + [1] * 20 + [2] * 3 + [3]
-    train, heldout = text.stratified_heldout(labels, 0.1, seed=0)
+    train, heldout = stratified_heldout(labels, 0.1, seed=0)
     assert sorted(train + heldout) == list(range(len(labels)))
     held = collections.Counter(labels[i] for i in heldout)
     assert held == {0: 5, 1: 2}
     assert {labels[i] for i in train} == {0, 1, 2, 3}
 
 
-def test_default_model_resolves_to_bundled_copy(monkeypatch):
-    import huggingface_hub
-
-    bundled = text.bundled_minilm_path()
+def test_default_model_resolves_to_bundled_copy():
+    bundled = bundled_minilm_path()
     assert bundled is not None and (bundled / "model.safetensors").is_file()
-    assert text.resolve_model_path(DEFAULT_TEXT_MODEL) == str(bundled)  # tests run with HF_HUB_OFFLINE=1
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-
-    def unreachable(*args, **kwargs):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(huggingface_hub, "model_info", unreachable)
-    assert text.resolve_model_path(DEFAULT_TEXT_MODEL) == str(bundled)
-    assert text.resolve_model_path("distilbert-base-uncased") == "distilbert-base-uncased"
+    assert resolve_checkpoint(DEFAULT_TEXT_MODEL) == str(bundled)  # tests run with HF_HUB_OFFLINE=1
+    with pytest.raises(Ego2ExoError, match="cannot load model 'distilbert-base-uncased'"):
+        resolve_checkpoint("distilbert-base-uncased")  # not cached, offline: one line, no bundled fallback
+    with pytest.raises(Ego2ExoError, match="model folder ./nowhere/model not found"):
+        resolve_checkpoint("./nowhere/model")
 
 
-def test_ego2exo_train_text_subcommand(monkeypatch, capsys, tmp_path):
-    import argparse
+def test_ego2exo_train_text_is_the_script(monkeypatch, tmp_path):
+    """`ego2exo train-text ...` hands its words to train_text.main, whose parser is the script's own."""
+    from ego2exo_hf.cli import main as cli_main
 
     seen = []
-    monkeypatch.setattr(text, "train_text", lambda *parsed: seen.extend(parsed) or {"direction": "ego->exo"})
-    parser = argparse.ArgumentParser(prog="ego2exo")
-    text.add_train_text_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["train-text", "--data_dir", "d", "--source", "ego", "--target", "exo", "--output_dir",
-                              str(tmp_path), "--max_steps", "7", "--no_balanced_sampling"])  # fmt: skip
-    assert args.func(args) == 0
-    model_args, data_args, training_args = seen
+    monkeypatch.setattr(train_text, "main", lambda argv, prog=None: seen.append((argv, prog)))
+    words = ["--data_dir", "d", "--source", "ego", "--target", "exo", "--output_dir", str(tmp_path), "--max_steps", "7",
+             "--no_balanced_sampling"]  # fmt: skip
+    assert cli_main(["train-text", *words]) == 0
+    assert seen == [(words, "ego2exo train-text")]
+    model_args, data_args, training_args = parse_args(train_text.make_parser(), words)
     assert (data_args.source, training_args.max_steps, training_args.balanced_sampling) == ("ego", 7, False)
-    assert json.loads(capsys.readouterr().out) == {"direction": "ego->exo"}
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
@@ -384,7 +288,7 @@ def test_arguments_from_a_file(tmp_path, suffix):
         import yaml
 
         path.write_text(yaml.safe_dump(values))
-    model_args, data_args, training_args = text.parse_text_args([str(path)])
+    model_args, data_args, training_args = parse_args(train_text.make_parser(), [str(path)])
     assert (data_args.source, data_args.target, data_args.max_length) == ("ego", "exo", 64)
     assert training_args.balanced_sampling is False and training_args.learning_rate == 3e-5
     assert model_args.model_name_or_path == DEFAULT_TEXT_MODEL
@@ -439,9 +343,17 @@ BAD_INPUTS = {
     "unwritable output dir": (_output_below_a_file, [], "not writable"),
     "unknown attention kernel": (None, ["--attn_implementation", "turbo"], "cannot load model"),
     "two segments at one position": (_two_segments_at_one_position, [], "split=exo_train, segment_id="),
-    "negative context weight": (None, ["--ngram_context_weight", "-1"], "--ngram_context_weight and"),
-    "empty ensemble": (None, ["--ensemble_size", "0"], "--ensemble_size must be at least 1"),
-    "resume an ensemble": (None, ["--ensemble_size", "2", "--resume_from_checkpoint", "x"], "--ensemble_size 1"),
+    "negative context weight": (None, ["--ngram_context_weight", "-1"], "--ngram_context_weight must be at least 0"),
+    "unknown option": (None, ["--max_stpes", "3"], "unknown option '--max_stpes' (did you mean '--max_steps'?)"),
+    "negative epochs": (None, ["--max_steps", "-1", "--num_train_epochs", "-1"], "--num_train_epochs must be positive"),
+    "zero max_steps": (None, ["--max_steps", "0"], "--max_steps must be positive"),
+    "zero batch size": (
+        None,
+        ["--per_device_train_batch_size", "0"],
+        "--per_device_train_batch_size must be at least 1",
+    ),
+    "negative save_total_limit": (None, ["--save_total_limit", "-1"], "--save_total_limit must be at least 1"),
+    "missing model folder": (lambda d, t: {"model": "./no/such/model"}, [], "model folder ./no/such/model not found"),
 }
 
 
@@ -452,7 +364,7 @@ def test_bad_input_one_line_error_nothing_written(case, tiny_copy, tiny_bert, tm
     paths.update(prepare(tiny_copy, tmp_path) if prepare else {})
     args = stage_args(tiny_copy, paths["model"], paths["output_dir"], *extra)
     with pytest.raises(SystemExit) as exit_info:
-        load_script().main(args)
+        exit_on_user_error(train_text.main)(args)
     assert exit_info.value.code not in (0, None)
     assert_one_line_error(capsys.readouterr().err, message)
     assert not Path(paths["output_dir"]).exists()
@@ -478,7 +390,7 @@ def test_bundled_minilm_end_to_end(tiny_data_dir, tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     metrics = json.loads((output_dir / "metrics.json").read_text())
-    assert metrics["model"]["loaded_from"] == str(text.bundled_minilm_path())
+    assert metrics["model"]["loaded_from"] == str(bundled_minilm_path())
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)
     assert model.config.hidden_size == 384 and model.config.num_labels == NUM_CLASSES
     assert (

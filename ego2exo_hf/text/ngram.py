@@ -22,6 +22,8 @@ from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from ..constants import NUM_CLASSES
+from ..data.samplers import class_balanced_weights
 from ..errors import Ego2ExoError
 from ..utils import atomic_directory
 
@@ -155,3 +157,13 @@ class NgramCaptionClassifier:
         model.vectorizer.idf_ = tensors["idf"]
         model.weight, model.bias = tensors["weight"], tensors["bias"]
         return model
+
+
+def fit_ngram(texts, labels, power: float, seed: int, context=None, context_weight=0.0, position_weight=0.0):
+    """An `NgramCaptionClassifier` fitted with example weights `count(class) ** -power` (the transformer's class
+    balance), reading the captions' temporal `context` when a context or position weight is given."""
+    weights = class_balanced_weights(labels).numpy() ** power
+    model = NgramCaptionClassifier(
+        NUM_CLASSES, seed=seed, context_weight=context_weight, position_weight=position_weight
+    )
+    return model.fit(texts, labels, sample_weight=weights / weights.mean(), context=context)

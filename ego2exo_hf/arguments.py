@@ -1,0 +1,87 @@
+"""Argument parsing shared by the two training scripts: the command line, or one YAML/JSON file, into dataclasses.
+
+Imports only `transformers.HfArgumentParser` (no torch), so `--help` and argument errors return at once.
+"""
+
+import difflib
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from .errors import Ego2ExoError, OneLineArgumentErrors
+
+ARGUMENT_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class ArgumentParser(OneLineArgumentErrors, HfArgumentParser):
+    """`HfArgumentParser` whose errors are one line: the parser of both training scripts."""
+
+
+def closest_name(name: str, candidates) -> str:
+    """`" (did you mean --x?)"` for the nearest valid option name, or "" when none is near."""
+    match = difflib.get_close_matches(name, list(candidates), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def read_argument_file(path) -> dict:
+    """The mapping in a `.yaml`/`.yml`/`.json` argument file, or a one-line error naming the file."""
+    import json
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise Ego2ExoError(f"argument file {path} not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        reason = str(err).strip().splitlines()[0]
+        raise Ego2ExoError(f"argument file {path} is not valid YAML/JSON: {reason}") from None
+    if not isinstance(values, dict):
+        raise Ego2ExoError(f"argument file {path} must hold a mapping of option names to values")
+    return values
+
+
+def parse_args(parser, argv=None) -> tuple:
+    """Parse `argv` (default `sys.argv[1:]`), or a lone `.yaml`/`.json` argument file, into the parser's dataclasses.
+
+    File values go through the same dataclass checks as the command line; an unknown key names the closest one.
+    """
+    argv = sys.argv[1:] if argv is None else [str(word) for word in argv]
+    if len(argv) == 1 and argv[0].endswith(ARGUMENT_FILE_SUFFIXES):
+        values = read_argument_file(argv[0])
+        known = {f.name for dtype in parser.dataclass_types for f in fields(dtype) if f.init}
+        for key in values:
+            if key not in known:
+                raise Ego2ExoError(f"argument file {argv[0]}: unknown key {key!r}{closest_name(key, known)}")
+        try:
+            return tuple(parser.parse_dict(values))
+        except (TypeError, ValueError) as err:
+            raise Ego2ExoError(f"argument file {argv[0]}: {err}") from None
+    _, unknown = parser.parse_known_args(argv)
+    flags = [word for word in unknown if word.startswith("-")]
+    if unknown:
+        word = flags[0] if flags else unknown[0]
+        hint = closest_name(word.split("=")[0], parser._option_string_actions) if flags else ""
+        raise Ego2ExoError(f"unknown {'option' if flags else 'argument'} {word!r}{hint}; see --help")
+    return tuple(parser.parse_args_into_dataclasses(args=argv))
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise a one-line error when `value` is not one of `choices` (used by every argument dataclass)."""
+    if value not in choices:
+        hint = closest_name(str(value), choices)
+        raise Ego2ExoError(f"--{name} must be one of {', '.join(map(str, choices))}, got {value!r}{hint}")
+
+
+def check_positive(owner, *names, minimum=1) -> None:
+    """Raise a one-line error for the first of `names` (attributes of `owner`) below `minimum`."""
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Ego2ExoError(f"--{name} must be a number, got {value!r}")
+        if value is not None and value < minimum:
+            raise Ego2ExoError(f"--{name} must be at least {minimum}, got {value}")

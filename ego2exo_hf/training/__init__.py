@@ -1,1 +1,0 @@
-"""Building blocks of the text stage (`text`) and the video stage, called by the top-level scripts."""

@@ -1,0 +1,104 @@
+"""Resumable checkpoints of the video stage: `accelerator.save_state` folders, written atomically, checked on resume."""
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from ..errors import Ego2ExoError
+from ..utils import sha256_file
+
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
+STATE_FILE = "training_state.json"  # written last: a checkpoint folder without it is incomplete
+BEST_MODEL_FILE = "best_model.safetensors"
+# Settings a checkpoint must share with the run that resumes it (num_iterations may grow, paths may move).
+RESUME_KEYS = (
+    "source", "target", "method", "batch_size", "learning_rate", "classifier_lr_multiplier", "momentum",
+    "weight_decay", "lr_gamma", "lr_power", "seed", "selection", "feature_dim", "hidden_dim",
+)  # fmt: skip
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    iteration: int
+    best_score: float | None
+    best_iteration: int | None
+
+    def best_state(self):
+        """The best model's weights saved with the checkpoint (selection by a val split), or None."""
+        file = self.path / BEST_MODEL_FILE
+        return load_file(str(file)) if file.is_file() else None
+
+
+def run_fingerprint(args) -> dict:
+    """The settings a resumed run must share with the checkpoint, pseudo-label file content included."""
+    fingerprint = {key: getattr(args, key) for key in RESUME_KEYS}
+    if args.method == "lagtran":
+        fingerprint["pseudo_labels_sha256"] = sha256_file(args.pseudo_labels)
+    return fingerprint
+
+
+def list_checkpoints(output_dir) -> list[Path]:
+    """Complete checkpoints under `output_dir/checkpoints`, oldest first."""
+    root = Path(output_dir) / CHECKPOINT_DIR
+    found = []
+    if root.is_dir():
+        for entry in root.iterdir():
+            match = CHECKPOINT_PATTERN.match(entry.name)
+            if match and (entry / STATE_FILE).is_file():
+                found.append((int(match.group(1)), entry))
+    return [path for _, path in sorted(found)]
+
+
+def find_checkpoint(args) -> Checkpoint:
+    """The checkpoint to resume (`latest` or a path), checked to fit this run."""
+    if args.resume_from_checkpoint == "latest":
+        checkpoints = list_checkpoints(args.output_dir)
+        if not checkpoints:
+            root = Path(args.output_dir) / CHECKPOINT_DIR
+            raise Ego2ExoError(f"--resume_from_checkpoint latest: no checkpoint under {root}")
+        path = checkpoints[-1]
+    else:
+        path = Path(args.resume_from_checkpoint)
+    state_file = path / STATE_FILE
+    if not state_file.is_file():
+        raise Ego2ExoError(f"{path}: not a complete checkpoint of train_video.py ({STATE_FILE} missing)")
+    state = json.loads(state_file.read_text())
+    saved = state["fingerprint"]
+    diff = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in run_fingerprint(args).items() if saved.get(k) != v]
+    if diff:
+        raise Ego2ExoError(f"{path}: checkpoint of a different configuration: {', '.join(diff)}")
+    if state["iteration"] > args.num_iterations:
+        raise Ego2ExoError(
+            f"{path}: checkpoint at iteration {state['iteration']} is past --num_iterations {args.num_iterations}"
+        )
+    return Checkpoint(path, state["iteration"], state["best_score"], state["best_iteration"])
+
+
+def save_checkpoint(accelerator, args, iteration: int, fingerprint: dict, best) -> Path:
+    """`accelerator.save_state` into a temporary folder, renamed into place once complete (a crash while saving
+    leaves only a `.checkpoint-N.tmp` folder, which `latest` ignores); keeps the newest `save_total_limit`."""
+    root = Path(args.output_dir) / CHECKPOINT_DIR
+    final, tmp = root / f"checkpoint-{iteration}", root / f".checkpoint-{iteration}.tmp"
+    if accelerator.is_main_process and tmp.exists():
+        shutil.rmtree(tmp)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    if accelerator.is_main_process:
+        if best.state is not None:
+            save_file(best.state, str(tmp / BEST_MODEL_FILE))
+        state = {"iteration": iteration, "fingerprint": fingerprint, **best.summary()}
+        (tmp / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in list_checkpoints(args.output_dir)[: -args.save_total_limit]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final

@@ -1,0 +1,78 @@
+"""Arguments of the video stage (`train_video.py`, `ego2exo train-video`): plain dataclass, checked on creation."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..arguments import check_choice, check_positive
+from ..constants import DOMAINS, FEATURE_DIM
+from ..errors import Ego2ExoError
+
+METHOD_NAMES = ("lagtran", "source_only", "target_supervised")  # the classes live in video/methods.py
+SELECTIONS = ("last", "source_val", "target_val_oracle")
+
+
+@dataclass
+class VideoTrainingArguments:
+    """Every option of the video stage; the defaults are the paper's recipe."""
+
+    data_dir: str = field(metadata={"help": "Folder with ego2exo.json and features/ (real or synthetic copy)."})
+    output_dir: str = field(metadata={"help": "Where the model, metrics.json, card, logs and checkpoints go."})
+    source: Literal["ego", "exo"] = field(default="exo", metadata={"help": "Labelled source domain."})
+    target: Literal["ego", "exo"] = field(default="ego", metadata={"help": "Unlabelled target domain."})
+    method: Literal["lagtran", "source_only", "target_supervised"] = field(
+        default="lagtran", metadata={"help": "Training objective (target_supervised: true target labels, upper bound)."}
+    )
+    pseudo_labels: str | None = field(
+        default=None, metadata={"help": "Official-format pseudo-label file of the target train split (lagtran)."}
+    )
+    num_iterations: int = field(default=45001, metadata={"help": "Training iterations (paired batches)."})
+    batch_size: int = field(default=64, metadata={"help": "Rows per domain per iteration, over all processes."})
+    learning_rate: float = field(default=0.003, metadata={"help": "Base learning rate of the inv schedule."})
+    classifier_lr_multiplier: float = field(default=10.0, metadata={"help": "Learning-rate factor of the classifier."})
+    momentum: float = field(default=0.9, metadata={"help": "SGD (Nesterov) momentum."})
+    weight_decay: float = field(default=5e-4, metadata={"help": "SGD weight decay."})
+    lr_gamma: float = field(default=0.001, metadata={"help": "inv schedule: lr = base * (1 + gamma * it) ** -power."})
+    lr_power: float = field(default=0.75, metadata={"help": "inv schedule power."})
+    val_every: int = field(default=500, metadata={"help": "Validate on source val and target val every N iterations."})
+    eval_batch_size: int = field(default=1024, metadata={"help": "Rows per validation batch."})
+    checkpoint_every: int = field(default=5000, metadata={"help": "Save a resumable checkpoint every N iterations."})
+    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept (the oldest are deleted)."})
+    selection: Literal["last", "source_val", "target_val_oracle"] = field(
+        default="last", metadata={"help": "Saved model: last iterate, best source val, or best target val (oracle)."}
+    )
+    seed: int = field(default=42, metadata={"help": "Random seed (sampling and initialisation)."})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "A checkpoint folder, or 'latest' under output_dir/checkpoints."}
+    )
+    logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N iterations."})
+    report_to: str = field(default="tensorboard", metadata={"help": "Trackers, comma-separated, or 'none'."})
+    feature_dim: int = field(default=FEATURE_DIM, metadata={"help": "Input feature width (Omnivore: 1536)."})
+    hidden_dim: int = field(default=256, metadata={"help": "Width of the hidden layer."})
+    cache_dir: str | None = field(default=None, metadata={"help": "datasets cache for the Arrow tables."})
+    push_to_hub: bool = field(default=False, metadata={"help": "Upload the output folder to the Hub when done."})
+    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id <user>/<name> for --push_to_hub."})
+
+    def __post_init__(self):
+        """The same checks whatever the source of the values: command line, YAML/JSON file or Python."""
+        check_choice("source", self.source, DOMAINS)
+        check_choice("target", self.target, DOMAINS)
+        check_choice("method", self.method, METHOD_NAMES)
+        check_choice("selection", self.selection, SELECTIONS)
+        if self.source == self.target:
+            raise Ego2ExoError(f"--source and --target are both {self.source!r}: choose two different domains")
+        check_positive(
+            self, "num_iterations", "batch_size", "val_every", "checkpoint_every", "logging_steps", "eval_batch_size",
+            "save_total_limit", "feature_dim", "hidden_dim",
+        )  # fmt: skip
+        for name in ("learning_rate", "classifier_lr_multiplier"):
+            check_positive(self, name, minimum=1e-12)
+        for name in ("momentum", "weight_decay", "lr_gamma", "lr_power"):
+            check_positive(self, name, minimum=0)
+        if self.method == "lagtran" and not self.pseudo_labels:
+            raise Ego2ExoError("--method lagtran needs --pseudo_labels (the text stage writes them)")
+        if self.push_to_hub and not self.hub_model_id:
+            raise Ego2ExoError("--push_to_hub needs --hub_model_id <user>/<name>")
+
+    @property
+    def direction(self) -> str:
+        return f"{self.source}->{self.target}"

@@ -1,0 +1,89 @@
+"""The video stage's data: the `pooled` splits of one direction as in-memory tensors, batches gathered by indexing."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from ..constants import split_name
+from ..data.pseudo_labels import align_pseudo_labels, read_pseudo_labels
+from ..errors import Ego2ExoError, where
+from ..utils import sha256_file
+
+
+class FeaturePool(Dataset):
+    """Rows of in-memory tensors; `__getitems__` fetches a whole batch with one indexing op (no per-row work)."""
+
+    def __init__(self, features: torch.Tensor, labels: torch.Tensor):
+        self.features, self.labels = features, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitems__(self, indices) -> dict:
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        return {"features": self.features[indices], "labels": self.labels[indices]}
+
+    def __getitem__(self, index):
+        return self.__getitems__([index])
+
+    @classmethod
+    def concatenate(cls, pools) -> "FeaturePool":
+        return cls(torch.cat([p.features for p in pools]), torch.cat([p.labels for p in pools]))
+
+
+def whole_batch(batch):
+    """`collate_fn` for a `FeaturePool`: its `__getitems__` already returns a collated batch."""
+    return batch
+
+
+@dataclass
+class VideoData:
+    """The four splits of one direction, and where the target training labels came from."""
+
+    source_train: FeaturePool
+    target_train: FeaturePool
+    source_val: FeaturePool
+    target_val: FeaturePool
+    target_labels: str
+
+
+def split_tensors(dataset, split: str, file, feature_dim: int) -> FeaturePool:
+    """A `pooled` split as a `FeaturePool` (float32 features, int64 labels), its width checked."""
+    if len(dataset) == 0:
+        raise Ego2ExoError(f"{where(file=file, split=split)}: the split has no segments")
+    table = dataset.with_format("torch", columns=["features", "label"])[:]
+    features, labels = table["features"].float(), table["label"].long()
+    if features.shape[1] != feature_dim:
+        raise Ego2ExoError(
+            f"{where(file=file, split=split)}: features are {features.shape[1]}-d but the model expects {feature_dim} "
+            "(--feature_dim); are these pooled Omnivore features?"
+        )
+    return FeaturePool(features, labels)
+
+
+def load_video_data(args, target_labels: str | None) -> VideoData:
+    """Load the `pooled` splits of `args.source -> args.target` into memory. `target_labels`: "pseudo" (read from
+    `args.pseudo_labels`, aligned on segment ids), "true" (the split's own labels) or None (not used)."""
+    from ..data import load_ego2exo  # building the dataset pulls in the whole data layer
+
+    splits = load_ego2exo(args.data_dir, "pooled", cache_dir=args.cache_dir)
+    metadata = Path(args.data_dir) / "ego2exo.json"
+    pools = {}
+    for role, domain in (("source", args.source), ("target", args.target)):
+        for part in ("train", "val"):
+            name = split_name(domain, part)
+            pools[f"{role}_{part}"] = split_tensors(splits[name], name, metadata, args.feature_dim)
+    if target_labels == "pseudo":
+        path, target_split = Path(args.pseudo_labels), split_name(args.target, "train")
+        labels = align_pseudo_labels(
+            read_pseudo_labels(path), splits[target_split]["segment_id"], path=path, split=target_split
+        )
+        pools["target_train"].labels = torch.tensor(labels, dtype=torch.long)
+        provenance = f"pseudo-labels from {path.name} (sha256 {sha256_file(path)[:12]}, {len(labels)} segments)"
+    elif target_labels == "true":
+        provenance = "true target labels (upper bound, not domain adaptation)"
+    else:
+        provenance = "none (source only)"
+    return VideoData(**pools, target_labels=provenance)

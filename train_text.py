@@ -21,18 +21,26 @@ logger = logging.getLogger("train_text")
 
 
 def make_parser(prog: str | None = None) -> ArgumentParser:
-    """The parser of this script, also behind `ego2exo train-text` (`TrainingArguments` imports torch)."""
+    """The parser of this script, also behind `ego2exo train-text`."""
     from ego2exo_hf.text.config import DataArguments, ModelArguments, TextTrainingArguments
 
     dataclass_types = (ModelArguments, DataArguments, TextTrainingArguments)
-    return ArgumentParser(dataclass_types, prog=prog, description=__doc__.split("\n\n")[0])
+    epilog = "Every other transformers.TrainingArguments option is accepted too (e.g. --gradient_checkpointing true)."
+    return ArgumentParser(dataclass_types, prog=prog, description=__doc__.split("\n\n")[0], epilog=epilog)
 
 
 def main(argv=None, prog: str | None = None) -> dict:
     """Run the stage from command-line words (default `sys.argv`), one argument file, or the three argument
     dataclasses; returns the metrics (also in `metrics.json`)."""
-    parsed = tuple(argv) if isinstance(argv, tuple) else parse_args(make_parser(prog), argv)
-    model_args, data_args, training_args = parsed
+    from ego2exo_hf.text.config import trainer_options
+
+    if isinstance(argv, tuple):  # (ModelArguments, DataArguments, TextTrainingArguments)
+        model_args, data_args, text_args = argv
+    else:
+        model_args, data_args, text_args, text_args.trainer_options = parse_args(
+            make_parser(prog), argv, pass_through=trainer_options
+        )
+    training_args = text_args.training_arguments()  # transformers' TrainingArguments (imports torch)
 
     import numpy as np
     import transformers
@@ -61,7 +69,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     for name in ("train_text", "ego2exo_hf"):
         logging.getLogger(name).setLevel(log_level)
     transformers.utils.logging.set_verbosity(log_level)
-    precision = "bf16 autocast on the CPU (--cpu_bf16 false: float32)" if training_args.cpu_bf16_active else None
+    precision = "bf16 autocast on the CPU (--cpu_bf16 false: float32)" if text_args.cpu_bf16_active else None
     logger.info("training precision: %s", precision or ("bf16" if training_args.bf16 else "float32"))
     source, target = data_args.source, data_args.target
     direction, source_split, target_split = (
@@ -81,9 +89,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     train_idx, heldout_idx = stratified_heldout(source_labels, data_args.heldout_fraction, training_args.seed)
     source_captions = np.asarray(source_rows[CAPTION_COLUMN][:], dtype=object)
     target_captions = target_rows[CAPTION_COLUMN][:]
-    use_context = training_args.ngram_ensemble and (
-        training_args.ngram_context_weight or training_args.ngram_position_weight
-    )
+    use_context = text_args.ngram_ensemble and (text_args.ngram_context_weight or text_args.ngram_position_weight)
     source_context = caption_context(source_rows, data_args.data_dir, source_split) if use_context else None
     target_context = caption_context(target_rows, data_args.data_dir, target_split) if use_context else None
 
@@ -91,7 +97,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     model_path = resolve_checkpoint(model_args.model_name_or_path, model_args.model_cache_dir)
     set_seed(training_args.seed)  # the new classification head too
     tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
-    if training_args.freeze_word_embeddings:
+    if text_args.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     output_dir = ensure_writable_dir(training_args.output_dir)
 
@@ -104,8 +110,8 @@ def main(argv=None, prog: str | None = None) -> dict:
 
     # Training: a linear-probe warm start of the head, then fine-tuning, selected on the held-out source slice.
     callbacks = []
-    if training_args.load_best_model_at_end and training_args.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
+    if training_args.load_best_model_at_end and text_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(text_args.early_stopping_patience))
     trainer = CaptionTrainer(
         model=model,
         args=training_args,
@@ -115,12 +121,15 @@ def main(argv=None, prog: str | None = None) -> dict:
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=make_compute_metrics(),
         callbacks=callbacks,
+        balanced_sampling=text_args.balanced_sampling,
+        balancing_power=text_args.balancing_power,
+        group_by_length=text_args.group_by_length,
     )
-    power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # both models' class balance
+    power = text_args.balancing_power if text_args.balanced_sampling else 0.0  # both models' class balance
     probe = {}
-    if training_args.linear_probe and training_args.world_size > 1:
+    if text_args.linear_probe and training_args.world_size > 1:
         logger.warning("--linear_probe is single-process only: skipped with %d processes", training_args.world_size)
-    elif training_args.linear_probe and not training_args.resume_from_checkpoint:
+    elif text_args.linear_probe and not training_args.resume_from_checkpoint:
         logger.info("linear probe: fitting the new head on frozen features")
         probe = fit_linear_probe(trainer, train_set, power)
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
@@ -143,8 +152,8 @@ def main(argv=None, prog: str | None = None) -> dict:
             power,
             training_args.seed,
             context,
-            training_args.ngram_context_weight,
-            training_args.ngram_position_weight,
+            text_args.ngram_context_weight,
+            text_args.ngram_position_weight,
         )
 
     metric = load_accuracy_metric()
@@ -160,21 +169,21 @@ def main(argv=None, prog: str | None = None) -> dict:
         },
         "train": {**train_result.metrics, **probe, "global_step": trainer.state.global_step},
     }
-    ngram_weight = DEFAULT_NGRAM_WEIGHT if training_args.ngram_ensemble else 0.0
+    ngram_weight = DEFAULT_NGRAM_WEIGHT if text_args.ngram_ensemble else 0.0
     if len(heldout_set):
         heldout_labels = source_labels[heldout_idx]
         heldout_captions = source_captions[heldout_idx].tolist()
         transformer = labeller.transformer_probabilities(heldout_captions, desc="held-out slice: transformer")
         metrics["source_heldout_transformer"] = metric.compute(predictions=transformer, references=heldout_labels)
         final = transformer
-        if training_args.ngram_ensemble:
+        if text_args.ngram_ensemble:
             context = source_context.select(heldout_idx) if source_context else None
             ngram = fit_ngram_on(train_idx).predict_proba(heldout_captions, context)
             metrics["source_heldout_ngram"] = metric.compute(predictions=ngram, references=heldout_labels)
             ngram_weight = choose_ngram_weight(transformer, ngram, heldout_labels, metric)["ngram_weight"]
             final = combine_probabilities(transformer, ngram, ngram_weight)
         metrics["source_heldout"] = metric.compute(predictions=final, references=heldout_labels)
-    if training_args.ngram_ensemble:  # weight chosen: the n-gram model now learns from every source caption
+    if text_args.ngram_ensemble:  # weight chosen: the n-gram model now learns from every source caption
         labeller.ngram, labeller.ngram_weight = fit_ngram_on(np.arange(len(source_labels))), ngram_weight
     metrics["combination"] = {k: v for k, v in labeller.settings().items() if k.startswith("ngram_")}
     logger.info("pseudo-labeller: transformer + n-gram model with weight %s", labeller.ngram_weight)
@@ -207,11 +216,13 @@ def main(argv=None, prog: str | None = None) -> dict:
             **vars(model_args),
             **vars(data_args),
             **training_args.to_dict(),
+            **vars(text_args),
             "pseudo_label_file": metrics["pseudo_labels"]["file"],
         }
         write_text_model_card(output_dir, settings=settings, metrics=metrics)
         atomic_write_text(
-            output_dir / "text_args.json", json.dumps({"model": vars(model_args), "data": vars(data_args)}, indent=2)
+            output_dir / "text_args.json",
+            json.dumps({"model": vars(model_args), "data": vars(data_args), "training": vars(text_args)}, indent=2),
         )
         if push_to_hub:
             push_folder(output_dir, repo_id, commit_message=f"Text stage {direction}")

@@ -1,12 +1,14 @@
 """Arguments of the text stage (`train_text.py`, `ego2exo train-text`): model, data, and `TrainingArguments` with
-the stage's defaults (chosen on the held-out source slice of the real captions, BENCHMARKS.md)."""
+the stage's defaults (chosen on the held-out source slice of the real captions, BENCHMARKS.md).
+
+Plain dataclasses: `transformers.TrainingArguments` (which imports torch) is built only when the stage runs, so
+`--help` and argument errors return at once.
+"""
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
-from transformers import TrainingArguments
-
-from ..arguments import check_choice, check_positive
+from ..arguments import check_choice, check_positive, closest_name
 from ..constants import DEFAULT_TEXT_MODEL, DOMAINS
 from ..errors import Ego2ExoError
 
@@ -67,11 +69,17 @@ def cpu_bf16_applies() -> bool:
     return not torch.cuda.is_available() and any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
-@dataclass
-class TextTrainingArguments(TrainingArguments):
-    """`TrainingArguments` with the text stage's defaults and its own options."""
+def _trainer(default, help: str):
+    """A `TrainingArguments` option that the text stage gives another default."""
+    return field(default=default, metadata={"help": help})
 
-    output_dir: str | None = field(default=None, metadata={"help": "Where the pseudo-labeller, labels and card go."})
+
+@dataclass
+class TextTrainingArguments:
+    """The text stage's own training options, and the `TrainingArguments` options it sets other defaults for.
+    Every other `TrainingArguments` option is accepted too (`--gradient_checkpointing true`, ...) and passed on."""
+
+    output_dir: str = field(default=None, metadata={"help": "Where the pseudo-labeller, labels and card go."})
     balanced_sampling: bool = field(default=True, metadata={"help": "Class-balanced sampling of source captions."})
     balancing_power: float = field(
         default=0.5, metadata={"help": "Sampling weight of an example: count(class) ** -power (1: classes equal)."}
@@ -92,23 +100,26 @@ class TextTrainingArguments(TrainingArguments):
     early_stopping_patience: int = field(
         default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never)."}
     )
-    learning_rate: float = 2e-4
-    num_train_epochs: float = 5.0
-    per_device_train_batch_size: int = 8
-    per_device_eval_batch_size: int = 64
-    weight_decay: float = 3e-4
-    warmup_steps: float = 0.06
-    eval_strategy: str = "steps"
-    eval_steps: float | None = 0.2
-    save_strategy: str = "steps"
-    save_steps: float = 0.2
-    save_total_limit: int | None = 1
-    load_best_model_at_end: bool = True
-    metric_for_best_model: str | None = "top1"
-    logging_steps: float = 10
-    report_to: None | str | list[str] = field(
-        default_factory=lambda: ["tensorboard"] if importlib.util.find_spec("tensorboard") else "none"
+    learning_rate: float = _trainer(2e-4, "AdamW learning rate.")
+    num_train_epochs: float = _trainer(5.0, "Training epochs (unless --max_steps is given).")
+    max_steps: int = _trainer(-1, "Optimiser steps; -1: --num_train_epochs decides.")
+    per_device_train_batch_size: int = _trainer(8, "Training batch size per device.")
+    per_device_eval_batch_size: int = _trainer(64, "Evaluation batch size per device.")
+    gradient_accumulation_steps: int = _trainer(1, "Steps to accumulate before an optimiser step.")
+    weight_decay: float = _trainer(3e-4, "AdamW weight decay.")
+    warmup_steps: float = _trainer(0.06, "Warm-up steps (below 1: a fraction of all steps).")
+    eval_steps: float = _trainer(0.2, "Evaluate on the held-out slice every N steps (below 1: a fraction).")
+    save_steps: float = _trainer(0.2, "Save a checkpoint every N steps (below 1: a fraction).")
+    save_total_limit: int | None = _trainer(1, "Checkpoints kept (the best one stays).")
+    logging_steps: float = _trainer(10, "Log the training loss every N steps.")
+    seed: int = _trainer(42, "Random seed.")
+    report_to: str = _trainer(
+        "tensorboard" if importlib.util.find_spec("tensorboard") else "none", "Trackers, comma-separated, or none."
     )
+    disable_tqdm: bool | None = _trainer(None, "Hide the progress bars.")
+    resume_from_checkpoint: str | None = _trainer(None, "Resume the Trainer from this checkpoint folder.")
+    push_to_hub: bool = _trainer(False, "Upload the output folder to the Hub when done.")
+    hub_model_id: str | None = _trainer(None, "Hub repo id <user>/<name> (default ego2exo-text-<source>-<target>).")
 
     def __post_init__(self):
         if self.output_dir is None:
@@ -120,11 +131,55 @@ class TextTrainingArguments(TrainingArguments):
             raise Ego2ExoError(f"--num_train_epochs must be positive, got {self.num_train_epochs}")
         check_positive(self, "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps")
         check_positive(self, "save_total_limit")  # None keeps every checkpoint
-        check_positive(
-            self, "dataloader_num_workers", "ngram_context_weight", "ngram_position_weight", "early_stopping_patience",
-            minimum=0,
-        )  # fmt: skip
-        self.cpu_bf16_active = self.cpu_bf16 and not (self.fp16 or self.bf16) and cpu_bf16_applies()
+        check_positive(self, "ngram_context_weight", "ngram_position_weight", "early_stopping_patience", minimum=0)
+        self.trainer_options = getattr(self, "trainer_options", {})
+
+    def training_arguments(self):
+        """The `TrainingArguments` of the run: the stage's settings, then any option passed through."""
+        from transformers import TrainingArguments
+
+        values = {name: getattr(self, name) for name in TRAINER_OPTIONS}
+        values.update(output_dir=self.output_dir, eval_strategy="steps", save_strategy="steps",
+                      load_best_model_at_end=True, metric_for_best_model="top1")  # fmt: skip
+        values.update(self.trainer_options)
+        self.cpu_bf16_active = bool(
+            self.cpu_bf16 and not (values.get("fp16") or values.get("bf16")) and cpu_bf16_applies()
+        )
         if self.cpu_bf16_active:
-            self.bf16, self.use_cpu = True, True  # the Trainer needs use_cpu to accept bf16 without a GPU
-        super().__post_init__()
+            values.update(bf16=True, use_cpu=True)  # the Trainer needs use_cpu to accept bf16 without a GPU
+        try:
+            return TrainingArguments(**values)
+        except (TypeError, ValueError) as err:
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+            raise Ego2ExoError(f"training options: {reason}") from None
+
+
+# The fields of TextTrainingArguments from `learning_rate` on are `TrainingArguments` options with other defaults.
+_names = [f.name for f in fields(TextTrainingArguments)]
+TRAINER_OPTIONS = tuple(_names[_names.index("learning_rate") :])
+
+
+def trainer_options(words=(), values=None) -> dict:
+    """Other `TrainingArguments` options, from leftover command-line words or argument-file keys (or an error
+    naming the closest valid name)."""
+    from transformers import TrainingArguments
+
+    from ..arguments import ArgumentParser
+
+    names = {f.name for f in fields(TrainingArguments) if f.init}
+    ours = {f.name for dtype in (ModelArguments, DataArguments, TextTrainingArguments) for f in fields(dtype)}
+    if values:
+        for key in values:
+            if key not in names:
+                raise Ego2ExoError(f"unknown argument {key!r}{closest_name(key, names | ours)}")
+        return dict(values)
+    if not words:
+        return {}
+    parser = ArgumentParser(TrainingArguments)
+    namespace, rest = parser.parse_known_args(list(words))
+    if rest:
+        word = rest[0]
+        hint = closest_name(word.split("=")[0].lstrip("-"), names | ours).replace("'", "'--", 1)
+        raise Ego2ExoError(f"unknown option {word!r}{hint}; see --help")
+    defaults = vars(parser.parse_args([]))
+    return {key: value for key, value in vars(namespace).items() if value != defaults[key]}

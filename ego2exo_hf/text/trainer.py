@@ -34,18 +34,24 @@ class ClassBalancedSampler(Sampler[int]):
 
 
 class CaptionTrainer(Trainer):
-    """`Trainer` whose training sampler is class-balanced when `args.balanced_sampling` is on (the original samples
-    every keystep class equally often; the data are very imbalanced). Every process builds the same sampler from
-    the same seed, so `accelerate`'s batch sharding stays consistent."""
+    """`Trainer` whose training sampler is class-balanced (`balanced_sampling`; the original samples every keystep
+    class equally often, and the data are very imbalanced). Every process builds the same sampler from the same
+    seed, so `accelerate`'s batch sharding stays consistent."""
+
+    def __init__(self, *args, balanced_sampling=True, balancing_power=1.0, group_by_length=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.balanced_sampling, self.balancing_power, self.group_by_length = (
+            balanced_sampling, balancing_power, group_by_length,
+        )  # fmt: skip
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
-        if not self.args.balanced_sampling or dataset is None:
+        if not self.balanced_sampling or dataset is None:
             return super()._get_train_sampler(train_dataset)
-        lengths = [len(ids) for ids in dataset["input_ids"]] if self.args.group_by_length else None
+        lengths = [len(ids) for ids in dataset["input_ids"]] if self.group_by_length else None
         batch_size = self.args.train_batch_size * self.args.gradient_accumulation_steps
         return ClassBalancedSampler(
-            dataset["label"], lengths, batch_size, seed=self.args.seed, power=self.args.balancing_power
+            dataset["label"], lengths, batch_size, seed=self.args.seed, power=self.balancing_power
         )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from text_model_fixture import TEXT_SCRIPT as SCRIPT
 from text_model_fixture import make_tiny_bert, stage_args
+from transformers import TrainingArguments
 
 import train_text
 from ego2exo_hf.arguments import parse_args
@@ -20,11 +21,13 @@ from ego2exo_hf.data import read_pseudo_labels
 from ego2exo_hf.data.pseudo_labels import align_pseudo_labels
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.text.backbone import bundled_minilm_path, load_text_model, resolve_checkpoint
-from ego2exo_hf.text.config import TextTrainingArguments
+from ego2exo_hf.text.config import trainer_options
 from ego2exo_hf.text.data import stratified_heldout, tokenize
 from ego2exo_hf.text.ngram import CaptionContext, NgramCaptionClassifier, fit_ngram
 from ego2exo_hf.text.pooling import NGRAM_WEIGHTS, choose_ngram_weight, combine_probabilities
 from ego2exo_hf.text.trainer import CaptionTrainer, ClassBalancedSampler
+
+REPO = SCRIPT.parent
 
 
 # ----------------------------------------------------------------------------------------------- the run
@@ -218,17 +221,39 @@ def test_trainer_sampler_switch(tiny_bert, tmp_path):
     tokenizer, model = load_text_model(str(tiny_bert))
     dataset = datasets.Dataset.from_dict({"text_caption": ["a b", "c"] * 8, "label": [0, 1] * 8})
     dataset = tokenize(dataset, tokenizer, max_length=16)
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", save_strategy="no")
     for balanced, expected in ((True, ClassBalancedSampler), (False, RandomSampler)):
-        args = TextTrainingArguments(
-            output_dir=str(tmp_path),
-            balanced_sampling=balanced,
-            report_to="none",
-            eval_strategy="no",
-            save_strategy="no",
-            load_best_model_at_end=False,
+        trainer = CaptionTrainer(
+            model=model, args=args, train_dataset=dataset, processing_class=tokenizer, balanced_sampling=balanced
         )
-        trainer = CaptionTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         assert isinstance(trainer._get_train_sampler(), expected)
+
+
+def test_training_arguments_keep_the_stage_defaults_and_pass_other_options_through(tmp_path):
+    words = ["--data_dir", "d", "--output_dir", str(tmp_path), "--gradient_checkpointing", "true", "--max_steps", "5"]
+    _, _, text_args, text_args.trainer_options = parse_args(train_text.make_parser(), words, trainer_options)
+    training_args = text_args.training_arguments()
+    assert training_args.gradient_checkpointing is True and training_args.max_steps == 5
+    assert (training_args.learning_rate, training_args.per_device_train_batch_size) == (2e-4, 8)
+    assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "top1"
+    with pytest.raises(
+        Ego2ExoError, match="unknown option '--gradiant_checkpointing' \\(did you mean '--gradient_checkpointing'"
+    ):
+        parse_args(train_text.make_parser(), [*words[:4], "--gradiant_checkpointing", "true"], trainer_options)
+    path = tmp_path / "args.yaml"
+    path.write_text(f"data_dir: d\noutput_dir: {tmp_path}\nlearning_rat: 0.1\n")
+    with pytest.raises(Ego2ExoError, match="unknown argument 'learning_rat' \\(did you mean 'learning_rate'"):
+        parse_args(train_text.make_parser(), [str(path)], trainer_options)
+
+
+def test_help_imports_no_torch():
+    """`train_text.py --help` and `train_video.py --help` parse before any heavy import."""
+    for script in ("train_text.py", "train_video.py"):
+        code = (f"import runpy, sys; sys.argv = [{script!r}, '--help']\n"
+                f"try:\n    runpy.run_path({str(REPO / script)!r}, run_name='__main__')\n"
+                "except SystemExit:\n    pass\nprint('torch' in sys.modules, 'datasets' in sys.modules)")  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip().splitlines()[-1] == "False False", done.stderr[-2000:]
 
 
 def test_eager_attention_is_selectable_and_matches_the_default(tiny_bert):

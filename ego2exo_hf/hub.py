@@ -1,89 +1,10 @@
-"""Model cards, dataset cards and uploads through `huggingface_hub`."""
+"""Metrics files, Hub access checks, uploads and the Hub-cache layout, through `huggingface_hub` (cards: cards.py)."""
 
 import json
 from pathlib import Path
 
-from huggingface_hub import ModelCard, ModelCardData
-
-from .constants import CITATION, HUB_DATASET_REPO
 from .errors import Ego2ExoError
 from .utils import atomic_write_text, sha256_file
-
-PAPER_URL = "https://arxiv.org/abs/2403.05535"
-
-
-def _metrics_table(metrics: dict) -> str:
-    rows = ["| split | top-1 | top-5 | mean-class |", "|---|---|---|---|"]
-    for split, values in metrics.items():
-        if isinstance(values, dict) and "top1" in values:
-            rows.append(
-                f"| {split} | {values['top1']:.2f} | {values.get('top5', float('nan')):.2f} | "
-                f"{values.get('mean_class', float('nan')):.2f} |"
-            )
-    return "\n".join(rows)
-
-
-def write_model_card(
-    output_dir,
-    *,
-    title: str,
-    summary: str,
-    metrics: dict,
-    details: dict,
-    pipeline_tag: str | None = None,
-    base_model: str | None = None,
-    tags=(),
-    limitations: str = "",
-) -> Path:
-    """Write `<output_dir>/README.md`: a `huggingface_hub.ModelCard` with metrics, provenance and citation.
-
-    `details` (direction, method, data, pseudo-label provenance, selection, ...) is listed as is.
-    """
-    card_data = ModelCardData(
-        license="mit",
-        library_name="transformers",
-        pipeline_tag=pipeline_tag,
-        base_model=base_model,
-        datasets=[HUB_DATASET_REPO],
-        tags=["ego2exo", "lagtran", "video-domain-adaptation", *tags],
-    )
-    detail_lines = "\n".join(f"- **{key}**: {value}" for key, value in details.items())
-    content = f"""---
-{card_data.to_yaml()}
----
-
-# {title}
-
-{summary}
-
-Trained with [ego2exo-hf](https://github.com/ego2exo-hf/ego2exo-hf), the Hugging Face implementation of
-LaGTran ([Tell, Don't Show!]({PAPER_URL}), ICML 2024) on the Ego2Exo benchmark.
-
-## Details
-{detail_lines}
-
-## Results (accuracy, %)
-{_metrics_table(metrics)}
-
-Full metrics: `metrics.json`.
-
-## Intended use
-Research on video domain adaptation between egocentric and exocentric views (keystep recognition,
-24 cooking keystep classes of Ego-Exo4D). Not for decisions about people.
-
-## Limitations
-{limitations or "Trained on Ego-Exo4D cooking takes only; accuracy on other activities or cameras is unknown."}
-Ego-Exo4D data are under Meta's licence: check it before using models trained on them.
-
-## Citation
-```bibtex
-{CITATION}
-```
-"""
-    card = ModelCard(content)
-    path = Path(output_dir) / "README.md"
-    atomic_write_text(path, str(card))
-    return path
 
 
 def write_metrics(output_dir, metrics: dict) -> Path:

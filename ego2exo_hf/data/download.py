@@ -21,7 +21,6 @@ Two steps, both resumable:
    run the command again and takes whose files are present and valid are skipped.
 """
 
-import argparse
 import configparser
 import json
 import os
@@ -339,34 +338,6 @@ def report_missing(missing: dict[str, list[str]], limit: int = 20) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- CLI
-def add_download_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "download",
-        help="download ego2exo.json and the Omnivore features of its takes",
-        description=(
-            f"Fetch {METADATA_FILE} from the Hub dataset {HUB_DATASET_REPO}, then the Omnivore features of its "
-            "takes with Meta's `egoexo` (Ego-Exo4D licence and AWS credentials needed). Resumable: run it "
-            "again after a failure and complete takes are skipped."
-        ),
-    )
-    parser.add_argument("--data_dir", required=True, help="where the official layout is written")
-    parser.add_argument("--revision", default=None, help=f"revision of {HUB_DATASET_REPO} (default: main)")
-    parser.add_argument("--metadata", metavar="PATH", help="use this local ego2exo.json instead of the Hub's")
-    parser.add_argument(
-        "--parts",
-        nargs="+",
-        choices=PARTS,
-        default=[FEATURE_PART],
-        metavar="PART",
-        help=f"egoexo parts: {FEATURE_PART} (default) and/or the videos: {', '.join(VIDEO_PARTS)}",
-    )
-    parser.add_argument("--batch_size", type=int, default=20, help="take UIDs per egoexo call")
-    parser.add_argument("--skip_features", action="store_true", help="only fetch the metadata")
-    parser.add_argument("--egoexo", default="egoexo", help="the egoexo executable (name or path)")
-    parser.set_defaults(func=run_download)
-    return parser
-
-
 @exit_on_user_error
 def run_download(args) -> int:
     if args.batch_size < 1:

@@ -47,8 +47,10 @@ def test_readme_starts_with_the_two_commands():
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c.startswith("ego2exo ")])
 def test_ego2exo_commands_parse(command):
     words = _words(command)[1:]
-    if words[0] in STAGE_SCRIPTS:
-        return  # parsed by the training scripts, see test_training_commands_parse
+    if words[0] in STAGE_SCRIPTS:  # parsed by the training script itself
+        script = train_text if words[0] == "train-text" else train_video
+        parse_args(script.make_parser(), words[1:])
+        return
     module, function = build_parser().parse_args(words).run.split(":")
     assert callable(getattr(importlib.import_module(f"ego2exo_hf.{module}"), function))
 
@@ -70,3 +72,37 @@ def test_training_commands_parse(command):
         argv += ["--pseudo_labels", "labels.txt"]  # elided in the README's short forms
     script = train_text if words[script] == "train_text.py" else train_video
     parse_args(script.make_parser(), argv)
+
+
+def options_table(heading: str) -> dict:
+    """`{option: default}` of the options table under a README heading (`a / b` rows hold two options)."""
+    section = README.split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for names, default in re.findall(r"^\| (`--[^|]+) \| ([^|]+) \|", section, flags=re.M):
+        names = re.findall(r"`--(\w+)`", names)
+        defaults = (
+            [d.strip().strip("`") for d in default.split(" / ")] if len(names) > 1 else [default.strip().strip("`")]
+        )
+        rows.update(zip(names, defaults))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "heading, classes",
+    [("## Text stage", ("ModelArguments", "DataArguments", "TextTrainingArguments")),
+     ("## Video stage", ("VideoTrainingArguments",))],
+)  # fmt: skip
+def test_options_tables_list_every_option_with_its_default(heading, classes):
+    from dataclasses import fields
+
+    from ego2exo_hf.text import config as text_config
+    from ego2exo_hf.video import config as video_config
+
+    table = options_table(heading)
+    expected = {}
+    for name in classes:
+        dtype = getattr(text_config, name, None) or getattr(video_config, name)
+        for f in fields(dtype):
+            default = "required" if f.name in ("data_dir", "output_dir") else f.default
+            expected[f.name] = "—" if default is None else str(default)
+    assert table == expected

@@ -25,13 +25,21 @@ class ArgumentParser(OneLineArgumentErrors, argparse.ArgumentParser):
     """`argparse.ArgumentParser` whose errors are one line."""
 
 
+def positive_int(text: str) -> int:
+    """An `argparse` type: an integer of at least 1."""
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _data_options(parser, *, split: str | None = None, build: bool = False) -> None:
     parser.add_argument("--data_dir", required=True, help="folder holding ego2exo.json (+ features/omnivore_video)")
     if split:
         parser.add_argument("--split", choices=SPLITS, default=split, help=f"split (default {split})")
     parser.add_argument("--cache_dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
     if build:
-        parser.add_argument("--num_proc", type=int, default=None, help="build with N processes (default 1)")
+        parser.add_argument("--num_proc", type=positive_int, default=None, help="build with N processes (default 1)")
 
 
 def _command(subparsers, name: str, run: str, help: str, **kwargs) -> argparse.ArgumentParser:
@@ -72,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--parts", nargs="+", default=["features/omnivore_video"], metavar="PART",
                           choices=["features/omnivore_video", "takes", "downscaled_takes/448"],
                           help="egoexo parts (default: the features; videos: takes, downscaled_takes/448)")  # fmt: skip
-    download.add_argument("--batch_size", type=int, default=20, help="take UIDs per egoexo call (default 20)")
+    download.add_argument("--batch_size", type=positive_int, default=20, help="take UIDs per egoexo call (default 20)")
     download.add_argument("--skip_features", action="store_true", help="only fetch the metadata")
     download.add_argument("--egoexo", default="egoexo", help="the egoexo executable (default egoexo)")
 
@@ -97,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="train_video.py output folder or Hub repo id")
     _data_options(predict, split="ego_val")
     predict.add_argument("--output_file", "--out", help="write the predictions as a Parquet file")
-    predict.add_argument("--batch_size", type=int, default=1024, help="rows per batch (default 1024)")
+    predict.add_argument("--batch_size", type=positive_int, default=1024, help="rows per batch (default 1024)")
 
     evaluate = _command(subparsers, "evaluate-pseudo-labels", "predict:run_evaluate_pseudo_labels",
                         "accuracy and coverage of an official-format pseudo-label file")  # fmt: skip
@@ -113,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--directions", nargs="+", default=["exo->ego", "ego->exo"], help="e.g. exo->ego ego->exo")
     demo.add_argument("--output_dir", default="runs/demo", help="output folder (default runs/demo)")
     demo.add_argument("--text_model", default=None, help="text backbone, Hub id or folder (default MiniLM)")
-    demo.add_argument("--text_steps", type=int, default=None, help="text-stage optimiser steps (default by scale)")
-    demo.add_argument("--video_iterations", type=int, default=None, help="video iterations (default by scale)")
-    demo.add_argument("--val_every", type=int, default=None, help="validate every N video iterations")
+    demo.add_argument("--text_steps", type=positive_int, default=None, help="text optimiser steps (default by scale)")
+    demo.add_argument("--video_iterations", type=positive_int, default=None, help="video iterations (by scale)")
+    demo.add_argument("--val_every", type=positive_int, default=None, help="validate every N video iterations")
     demo.add_argument("--seed", type=int, default=0, help="random seed of data and training (default 0)")
     demo.add_argument("--data_dir", default=None, help="use this data folder instead of writing synthetic data")
     return parser

@@ -141,6 +141,9 @@ class TextTrainingArguments:
         values = {name: getattr(self, name) for name in TRAINER_OPTIONS}
         values.update(output_dir=self.output_dir, eval_strategy="steps", save_strategy="steps",
                       load_best_model_at_end=True, metric_for_best_model="top1")  # fmt: skip
+        import torch
+
+        values["dataloader_pin_memory"] = torch.cuda.is_available()  # pinning only helps copies to a GPU
         values.update(self.trainer_options)
         self.cpu_bf16_active = bool(
             self.cpu_bf16 and not (values.get("fp16") or values.get("bf16")) and cpu_bf16_applies()

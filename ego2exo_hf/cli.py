@@ -54,10 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     synth = _command(subparsers, "synth", "commands:run_synth", "write synthetic Ego2Exo in the official layout")
-    synth.add_argument("--output_dir", "--out", required=True, help="output folder (refused if it holds other files)")
+    synth.add_argument("--output_dir", "--out", required=True, help="output folder")
     synth.add_argument("--scale", choices=SCALES, default="tiny", help="tiny | demo | full (default tiny)")
     synth.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    synth.add_argument("--overwrite", action="store_true", help="replace a non-empty folder not made by synth")
 
     build = _command(subparsers, "build", "commands:run_build", "build the Arrow dataset (cached), print a summary")
     _data_options(build, build=True)
@@ -67,7 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(export, build=True)
     export.add_argument("--output_dir", "--out", required=True, help="output folder, e.g. `ego2exo`")
     export.add_argument("--configs", nargs="+", choices=CONFIGS, default=["text", "pooled"], help="configs to write")
-    export.add_argument("--overwrite", action="store_true", help="replace a non-empty folder not made by export")
     export.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder as a Hub dataset repo")
 
     download = _command(subparsers, "download", "data.download:run_download",

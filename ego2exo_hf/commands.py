@@ -9,7 +9,7 @@ from .constants import CLASS_NAMES, SPLITS
 def run_synth(args) -> int:
     from .data.synthetic import write_synthetic
 
-    path = write_synthetic(args.output_dir, scale=args.scale, seed=args.seed, overwrite=args.overwrite)
+    path = write_synthetic(args.output_dir, scale=args.scale, seed=args.seed)
     print(f"wrote synthetic Ego2Exo ({args.scale}, seed {args.seed}) to {path}")
     return 0
 
@@ -44,7 +44,7 @@ def run_export(args) -> int:
     if args.push_to_hub:
         check_hub_access(args.push_to_hub, repo_type="dataset")
     out = export_dataset(args.data_dir, args.output_dir, configs=args.configs, cache_dir=args.cache_dir,
-                         num_proc=args.num_proc, overwrite=args.overwrite)  # fmt: skip
+                         num_proc=args.num_proc)  # fmt: skip
     print(f"wrote {', '.join(args.configs)} to {out}; load it with datasets.load_dataset({str(out)!r}, 'pooled')")
     if args.push_to_hub:
         push_dataset(out, args.push_to_hub)

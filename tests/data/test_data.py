@@ -327,6 +327,7 @@ def test_export_push_to_hub_uploads_the_folder(tiny_data_dir, tmp_path, monkeypa
         folder = Path(folder_path)
         calls["upload"] = (repo_id, repo_type, sorted(str(p.relative_to(folder)) for p in folder.rglob("*.*")))
 
+    monkeypatch.setattr("ego2exo_hf.hub.check_hub_access", lambda repo_id, **kwargs: None)
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", fake_create_repo)
     monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", fake_upload_folder)
     out = tmp_path / "ego2exo"

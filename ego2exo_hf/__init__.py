@@ -4,9 +4,8 @@ Attributes load on first use, so `import ego2exo_hf` (and every `--help`) stays 
 registered with the Transformers Auto classes as soon as `transformers`' Auto models are imported.
 """
 
-import importlib
-
 from ._auto_registration import register_when_transformers_loads
+from ._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -25,16 +24,6 @@ _ATTRIBUTES = {
 __all__ = list(_ATTRIBUTES)
 
 
-def __getattr__(name: str):
-    if name not in _ATTRIBUTES:
-        raise AttributeError(f"module 'ego2exo_hf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_ATTRIBUTES[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_ATTRIBUTES])
-
+__getattr__, __dir__ = lazy_attributes(__name__, _ATTRIBUTES)
 
 register_when_transformers_loads()

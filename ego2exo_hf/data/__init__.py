@@ -3,7 +3,7 @@
 Attributes load on first use: `ego2exo_hf.data.pseudo_labels` alone does not pull in `datasets` or torch.
 """
 
-import importlib
+from .._lazy import lazy_attributes
 
 _ATTRIBUTES = {
     "Ego2Exo": ".builder",
@@ -17,9 +17,4 @@ _ATTRIBUTES = {
 __all__ = list(_ATTRIBUTES)
 
 
-def __getattr__(name: str):
-    if name not in _ATTRIBUTES:
-        raise AttributeError(f"module 'ego2exo_hf.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_ATTRIBUTES[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _ATTRIBUTES)

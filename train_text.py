@@ -57,7 +57,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     from ego2exo_hf.text.pooling import DEFAULT_NGRAM_WEIGHT, choose_ngram_weight, combine_probabilities
     from ego2exo_hf.text.pseudo_labeller import CaptionPseudoLabeller
     from ego2exo_hf.text.trainer import CaptionTrainer, fit_linear_probe, make_compute_metrics
-    from ego2exo_hf.utils import atomic_write_text, ensure_writable_dir
+    from ego2exo_hf.utils import atomic_write_text, check_output_dir, claim_output_dir
 
     # Setup logging.
     logging.basicConfig(
@@ -81,6 +81,8 @@ def main(argv=None, prog: str | None = None) -> dict:
     repo_id = training_args.hub_model_id or f"ego2exo-text-{source}-{target}"
     if push_to_hub:
         check_hub_access(repo_id)  # before training, not after
+    output_options = dict(overwrite=text_args.overwrite, data_dir=data_args.data_dir)
+    check_output_dir(training_args.output_dir, "train-text", **output_options)
 
     # Load data: source captions (a stratified slice held out for selection) and target captions, each caption
     # with the temporal context of its own view (the n-gram model reads it; no labels involved).
@@ -99,7 +101,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
     if text_args.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
-    output_dir = ensure_writable_dir(training_args.output_dir)
+    output_dir = claim_output_dir(training_args.output_dir, "train-text", **output_options)
 
     # Tokenize the source captions.
     with training_args.main_process_first(desc="tokenization"):

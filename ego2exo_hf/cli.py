@@ -42,6 +42,11 @@ def _data_options(parser, *, split: str | None = None, build: bool = False) -> N
         parser.add_argument("--num_proc", type=positive_int, default=None, help="build with N processes (default 1)")
 
 
+def _overwrite_option(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an output folder this command did not make (default: refuse)")  # fmt: skip
+
+
 def _command(subparsers, name: str, run: str, help: str, **kwargs) -> argparse.ArgumentParser:
     """A sub-command whose code, `run` = "module:function" under ego2exo_hf, is imported when it runs."""
     parser = subparsers.add_parser(name, help=help, description=kwargs.pop("description", help), **kwargs)
@@ -57,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--output_dir", "--out", required=True, help="output folder")
     synth.add_argument("--scale", choices=SCALES, default="tiny", help="tiny | demo | full (default tiny)")
     synth.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    _overwrite_option(synth)
 
     build = _command(subparsers, "build", "commands:run_build", "build the Arrow dataset (cached), print a summary")
     _data_options(build, build=True)
@@ -67,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output_dir", "--out", required=True, help="output folder, e.g. `ego2exo`")
     export.add_argument("--configs", nargs="+", choices=CONFIGS, default=["text", "pooled"], help="configs to write")
     export.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder as a Hub dataset repo")
+    _overwrite_option(export)
 
     download = _command(subparsers, "download", "data.download:run_download",
                         "download ego2exo.json and the Omnivore features of its takes",
@@ -122,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--text_steps", type=positive_int, default=None, help="text optimiser steps (default by scale)")
     demo.add_argument("--video_iterations", type=positive_int, default=None, help="video iterations (by scale)")
     demo.add_argument("--val_every", type=positive_int, default=None, help="validate every N video iterations")
-    demo.add_argument("--seed", type=int, default=0, help="random seed of data and training (default 0)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed of data and training (default 42)")
     demo.add_argument("--data_dir", default=None, help="use this data folder instead of writing synthetic data")
+    _overwrite_option(demo)
     return parser
 
 

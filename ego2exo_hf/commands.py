@@ -9,7 +9,7 @@ from .constants import CLASS_NAMES, SPLITS
 def run_synth(args) -> int:
     from .data.synthetic import write_synthetic
 
-    path = write_synthetic(args.output_dir, scale=args.scale, seed=args.seed)
+    path = write_synthetic(args.output_dir, scale=args.scale, seed=args.seed, overwrite=args.overwrite)
     print(f"wrote synthetic Ego2Exo ({args.scale}, seed {args.seed}) to {path}")
     return 0
 
@@ -44,7 +44,7 @@ def run_export(args) -> int:
     if args.push_to_hub:
         check_hub_access(args.push_to_hub, repo_type="dataset")
     out = export_dataset(args.data_dir, args.output_dir, configs=args.configs, cache_dir=args.cache_dir,
-                         num_proc=args.num_proc)  # fmt: skip
+                         num_proc=args.num_proc, overwrite=args.overwrite)  # fmt: skip
     print(f"wrote {', '.join(args.configs)} to {out}; load it with datasets.load_dataset({str(out)!r}, 'pooled')")
     if args.push_to_hub:
         push_dataset(out, args.push_to_hub)
@@ -56,9 +56,9 @@ def run_pseudo_label(args) -> int:
     """Pseudo-label one caption split with a saved text-stage pseudo-labeller; the same files the stage wrote."""
     from .data.builder import load_ego2exo
     from .text.pseudo_labeller import CaptionPseudoLabeller
-    from .utils import ensure_writable_dir
+    from .utils import check_output_file
 
-    ensure_writable_dir(Path(args.output_file).parent)  # before the work, not after
+    check_output_file(args.output_file, args.data_dir)  # before the work, not after
     labeller = CaptionPseudoLabeller.from_pretrained(args.model)
     split = load_ego2exo(args.data_dir, "text", cache_dir=args.cache_dir)[args.split]
     probabilities = labeller.predict_split(split, args.data_dir, args.split)

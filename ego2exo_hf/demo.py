@@ -16,7 +16,7 @@ import numpy as np
 
 from .constants import CLASS_NAMES, DEFAULT_TEXT_MODEL, DOMAINS, NUM_CLASSES, PUBLISHED_RESULTS
 from .errors import Ego2ExoError, exit_on_user_error
-from .utils import atomic_path, atomic_write_text, ensure_writable_dir
+from .utils import atomic_path, atomic_write_text, claim_output_dir
 
 METHODS = ("source_only", "lagtran", "target_supervised")
 METHOD_TITLES = {"source_only": "source only", "lagtran": "LaGTran", "target_supervised": "target supervised"}
@@ -167,8 +167,9 @@ def run_demo(
     text_steps=None,
     video_iterations=None,
     val_every=None,
-    seed=0,
+    seed=42,
     data_dir=None,
+    overwrite=False,
 ) -> dict:
     """Run the whole method and write the results; returns `results.json`'s content."""
     from .commands import summarize
@@ -180,7 +181,7 @@ def run_demo(
     text_steps, video_iterations = text_steps or default_text, video_iterations or default_video
     val_every = min(val_every or default_val, video_iterations)
     pairs = [parse_direction(d) for d in directions]
-    output_dir = ensure_writable_dir(output_dir)
+    output_dir = claim_output_dir(output_dir, "demo", overwrite=overwrite, data_dir=data_dir)
     started = time.time()
 
     if data_dir is None:
@@ -261,5 +262,6 @@ def run_demo_command(args) -> int:
         val_every=args.val_every,
         seed=args.seed,
         data_dir=args.data_dir,
+        overwrite=args.overwrite,
     )
     return 0

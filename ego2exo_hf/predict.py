@@ -25,7 +25,7 @@ from .data.pseudo_labels import read_pseudo_labels
 from .errors import Ego2ExoError, exit_on_user_error, where
 from .metrics import compute_accuracy, load_accuracy_metric
 from .models import FeatureClassifier, FeatureClassifierConfig
-from .utils import atomic_path
+from .utils import atomic_path, check_output_file
 
 TOP_K = 5
 PREDICTION_FEATURES = datasets.Features(
@@ -181,6 +181,8 @@ def _format_metrics(metrics: dict) -> str:
 @exit_on_user_error
 def run_predict(args) -> int:
     _check_split(args.split)
+    if args.output_file:
+        check_output_file(args.output_file, args.data_dir)  # before the work, not after
     model = load_feature_classifier(args.model)
     table, metrics = predict_split(
         model, args.data_dir, args.split, cache_dir=args.cache_dir, batch_size=args.batch_size

@@ -16,8 +16,16 @@ from datasets.builder import DatasetGenerationError
 from datasets.features.features import to_pyarrow_listarray
 
 from ..constants import CITATION, CLASS_NAMES, FEATURE_DIM, FEATURE_SUBDIR, SPLITS
-from ..errors import Ego2ExoError
-from .official import check_indices, group_by_feature_file, load_feature_file, metadata_path, read_metadata
+from ..errors import Ego2ExoError, where
+from ..utils import ensure_writable_dir
+from .official import (
+    group_by_feature_file,
+    load_feature_file,
+    metadata_path,
+    nonfinite_rows,
+    read_metadata,
+    segment_rows_problem,
+)
 
 _DESCRIPTION = """Ego2Exo: keystep segments of Ego-Exo4D cooking takes seen from the wearer's camera (ego)
 and a static camera (exo), 24 keystep classes, natural-language captions for train segments, and
@@ -109,10 +117,14 @@ class Ego2Exo(datasets.ArrowBasedBuilder):
                 path = data_dir / file_name
                 # numpy from here on: torch ops in forked build workers (num_proc > 1) can deadlock
                 table = load_feature_file(path, split=split, segment_id=records[0]["segment_id"]).numpy()
-                rows = []
+                rows, bad_rows = [], nonfinite_rows(table)
                 for record in records:
                     indices = record["feature_indices"]
-                    check_indices(indices, len(table), path=path, split=split, segment_id=record["segment_id"])
+                    problem = segment_rows_problem(indices, len(table), bad_rows)
+                    if problem:
+                        raise Ego2ExoError(
+                            f"{where(file=path, split=split, segment_id=record['segment_id'])}: {problem}"
+                        )
                     rows.append(table[indices])
                 if mode == "pooled":
                     pooled = np.stack([r.mean(axis=0, dtype=np.float32) for r in rows])
@@ -126,7 +138,8 @@ class Ego2Exo(datasets.ArrowBasedBuilder):
 
 
 def data_fingerprint(data_dir, config: str) -> str:
-    """A cheap content fingerprint: hash of ego2exo.json and (for feature configs) the feature files' sizes/mtimes."""
+    """A cheap content fingerprint: hash of ego2exo.json and (for feature configs) each feature file's size, mtime,
+    ctime and inode. ctime cannot be set back by a user, so a same-size rewrite is caught even with mtime restored."""
     digest = hashlib.sha256()
     meta = metadata_path(data_dir)
     if meta.is_file():
@@ -137,7 +150,7 @@ def data_fingerprint(data_dir, config: str) -> str:
     if config != "text" and feature_dir.is_dir():
         for entry in sorted(os.scandir(feature_dir), key=lambda e: e.name):
             stat = entry.stat()
-            digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+            digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino};".encode())
     return digest.hexdigest()[:16]
 
 
@@ -146,6 +159,8 @@ def ego2exo_builder(data_dir, config: str = "pooled", cache_dir=None) -> Ego2Exo
     if config not in ("text", "pooled", "frames"):
         raise Ego2ExoError(f"unknown config {config!r}: choose text, pooled or frames")
     data_dir = Path(data_dir).resolve()
+    if cache_dir is not None:
+        ensure_writable_dir(cache_dir)  # a file or a read-only folder: one line now, not a traceback later
     return Ego2Exo(
         config_name=config,
         data_dir=str(data_dir),

@@ -6,9 +6,11 @@ every problem is an `Ego2ExoError` naming the file, the split and the segment id
 
 import hashlib
 import json
+import math
 import pickle
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import numpy as np
 import torch
 
 from ..constants import (
@@ -94,20 +96,46 @@ def load_json(path) -> dict:
         raise Ego2ExoError(f"{path} cannot be read ({err})")
 
 
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}
+
+
+def _field(entry: dict, key: str, kind: type, loc: str, *, optional: bool = False):
+    """`entry[key]`, which must have the JSON type `kind` (no casting: "12" is not an int, 1.0 not a category)."""
+    if not isinstance(entry, dict):
+        raise Ego2ExoError(f"{loc}: entry must be a JSON object, got {type(entry).__name__}")
+    value = entry.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise Ego2ExoError(f"{loc}: '{key}' missing")
+    if not _is_type(value, kind):
+        raise Ego2ExoError(f"{loc}: '{key}' must be {_TYPE_NAMES[kind]}, got {value!r}"[:300])
+    return value
+
+
+def _is_type(value, kind: type) -> bool:
+    if isinstance(value, bool):  # JSON true/false are not numbers
+        return False
+    if kind is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, kind)
+
+
+def _int_list(entry, key, loc, *, optional=False) -> list | None:
+    values = _field(entry, key, list, loc, optional=optional)
+    if values is not None and not all(_is_type(v, int) for v in values):
+        raise Ego2ExoError(f"{loc}: '{key}' must be a list of integers, got {values!r}"[:300])
+    return values
+
+
 def _check_categories(meta: dict, path) -> None:
-    categories = meta.get("categories")
-    if not isinstance(categories, list):
-        raise Ego2ExoError(f"{where(file=path)}: missing 'categories' list")
-    names = {}
-    for cat in categories:
-        try:
-            names[int(cat["category_id"])] = cat["category_name"]
-        except (KeyError, TypeError, ValueError):
-            raise Ego2ExoError(f"{where(file=path)}: malformed category entry {cat!r}")
+    loc = where(file=path)
+    categories = _field(meta, "categories", list, loc)
+    names = {_field(c, "category_id", int, loc): _field(c, "category_name", str, loc) for c in categories}
     expected = dict(enumerate(CLASS_NAMES))
     if names != expected:
         bad = sorted(set(names.items()) ^ set(expected.items()))[:1]
-        raise Ego2ExoError(f"{where(file=path)}: categories differ from the 24 official classes (e.g. {bad})")
+        raise Ego2ExoError(f"{loc}: categories differ from the 24 official classes (e.g. {bad})")
 
 
 def _index_list(entries, key, *, path, split, list_name) -> dict:
@@ -115,53 +143,59 @@ def _index_list(entries, key, *, path, split, list_name) -> dict:
         raise Ego2ExoError(f"{where(file=path, split=split)}: '{list_name}' must be a list")
     indexed = {}
     for entry in entries:
-        try:
-            sid = int(entry[key])
-        except (KeyError, TypeError, ValueError):
-            raise Ego2ExoError(f"{where(file=path, split=split)}: entry of '{list_name}' without a valid '{key}'")
+        sid = _field(entry, key, int, f"{where(file=path, split=split)}, an entry of '{list_name}'")
         if sid in indexed:
             raise Ego2ExoError(f"{where(file=path, split=split, segment_id=sid)}: duplicate id in '{list_name}'")
         indexed[sid] = entry
     return indexed
 
 
+def _relative_file(entry, key, loc, *, optional=False) -> str | None:
+    """A file name relative to the data folder, which must stay inside it."""
+    name = _field(entry, key, str, loc, optional=optional)
+    if name is not None and (PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts or "\\" in name):
+        raise Ego2ExoError(f"{loc}: '{key}' {name!r} must be a path inside the data folder")
+    return name
+
+
 def _segment_record(sid, clip, ann, meta, desc, *, path, split) -> dict:
     loc = where(file=path, split=split, segment_id=sid)
-    try:
-        category = int(ann["category"])
-        class_name = ann.get("class_name", CLASS_NAMES[category] if 0 <= category < NUM_CLASSES else None)
-        feature_indices = [int(i) for i in clip["feature_indices"]]
-        frame_indices = [[int(a), int(b)] for a, b in clip.get("frame_indices", [])]
-        best_exo = meta.get("best_exo")
-        annotator_texts = desc.get("annotator_texts") or {}
-        record = {
-            "segment_id": sid,
-            "take_uid": str(meta["take_uid"]),
-            "segment_index": int(meta["segment_index"]),
-            "start_time": float(meta["start_time"]),
-            "end_time": float(meta["end_time"]),
-            "label": category,
-            "text_caption": str(desc.get("text_caption") or ""),
-            "annotator_texts": [{"annotator_id": str(k), "text": str(v)} for k, v in annotator_texts.items()],
-            "video_file_name": str(clip.get("video_file_name", "")),
-            "feature_file_name": str(clip["feature_file_name"]),
-            "feature_indices": feature_indices,
-            "frame_indices": frame_indices,
-            "best_exo_cam": best_exo.get("cam_id") if isinstance(best_exo, dict) else None,
-        }
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise Ego2ExoError(f"{loc}: malformed entry ({type(err).__name__}: {err})")
+    category = _field(ann, "category", int, loc)
     if not 0 <= category < NUM_CLASSES:
         raise Ego2ExoError(f"{loc}: category {category} outside 0..{NUM_CLASSES - 1}")
-    if class_name != CLASS_NAMES[category]:
+    class_name = _field(ann, "class_name", str, loc, optional=True)
+    if class_name is not None and class_name != CLASS_NAMES[category]:
         raise Ego2ExoError(
             f"{loc}: class_name {class_name!r} disagrees with category {category} ({CLASS_NAMES[category]!r})"
         )
+    feature_indices = _int_list(clip, "feature_indices", loc)
     if not feature_indices:
         raise Ego2ExoError(f"{loc}: empty feature_indices")
     if min(feature_indices) < 0:
         raise Ego2ExoError(f"{loc}: negative feature index")
-    return record
+    frame_indices = _field(clip, "frame_indices", list, loc, optional=True) or []
+    for pair in frame_indices:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_type(v, int) for v in pair)):
+            raise Ego2ExoError(f"{loc}: 'frame_indices' must be [start, end] integer pairs, got {pair!r}"[:300])
+    annotator_texts = _field(desc, "annotator_texts", dict, loc, optional=True) or {}
+    if not all(isinstance(text, str) for text in annotator_texts.values()):
+        raise Ego2ExoError(f"{loc}: 'annotator_texts' must map annotator ids to strings")
+    best_exo = _field(meta, "best_exo", dict, loc, optional=True)
+    return {
+        "segment_id": sid,
+        "take_uid": _field(meta, "take_uid", str, loc),
+        "segment_index": _field(meta, "segment_index", int, loc),
+        "start_time": _field(meta, "start_time", float, loc),
+        "end_time": _field(meta, "end_time", float, loc),
+        "label": category,
+        "text_caption": _field(desc, "text_caption", str, loc, optional=True) or "",
+        "annotator_texts": [{"annotator_id": k, "text": v} for k, v in annotator_texts.items()],
+        "video_file_name": _relative_file(clip, "video_file_name", loc, optional=True) or "",
+        "feature_file_name": _relative_file(clip, "feature_file_name", loc),
+        "feature_indices": feature_indices,
+        "frame_indices": frame_indices,
+        "best_exo_cam": _field(best_exo, "cam_id", str, loc, optional=True) if best_exo else None,
+    }
 
 
 def read_split(meta: dict, split: str, path="ego2exo.json") -> list[dict]:
@@ -205,18 +239,23 @@ def read_metadata(data_dir, splits=SPLITS) -> dict[str, list[dict]]:
 def load_feature_file(path, *, split=None, segment_id=None) -> torch.Tensor:
     """Load one Omnivore feature file as a float32 tensor of shape (num_windows, 1536).
 
-    Accepts (N, 1, 1536) and (N, 1536). Uses `weights_only=True`: these files come from outside.
+    Accepts (N, 1, 1536) and (N, 1536) of a floating dtype. Uses `weights_only=True`: these files come from
+    outside, and anything but tensors is refused.
     """
     loc = where(file=path, split=split, segment_id=segment_id)
     if not Path(path).is_file():
         raise Ego2ExoError(f"{loc}: feature file missing (run `ego2exo download` or `ego2exo verify`)")
     try:
         tensor = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, OSError, ValueError, AttributeError) as err:
+    except pickle.UnpicklingError:
+        raise Ego2ExoError(f"{loc}: unsafe or corrupt file refused (only tensors are loaded)") from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise Ego2ExoError(f"{loc}: unreadable feature file, truncated or not a tensor ({msg[:120]})")
+        raise Ego2ExoError(f"{loc}: unreadable feature file, truncated or not a tensor ({msg[:120]})") from None
     if not isinstance(tensor, torch.Tensor):
         raise Ego2ExoError(f"{loc}: feature file holds a {type(tensor).__name__}, not a tensor")
+    if not tensor.is_floating_point():
+        raise Ego2ExoError(f"{loc}: feature tensor has dtype {tensor.dtype}, expected a float dtype (float32)")
     if tensor.dim() == 3 and tensor.shape[1] == 1:
         tensor = tensor[:, 0]
     if tensor.dim() != 2 or tensor.shape[1] != FEATURE_DIM:
@@ -227,13 +266,20 @@ def load_feature_file(path, *, split=None, segment_id=None) -> torch.Tensor:
     return tensor.float()
 
 
-def check_indices(indices, num_rows: int, *, path, split, segment_id) -> None:
-    """Raise if a segment's `feature_indices` point past the end of its feature file."""
+def nonfinite_rows(table) -> set[int]:
+    """Rows of a (num_windows, 1536) numpy table holding a NaN or an infinity."""
+    finite = np.isfinite(table)
+    return set() if finite.all() else set(np.flatnonzero(~finite.all(axis=1)).tolist())
+
+
+def segment_rows_problem(indices, num_rows: int, bad_rows: set[int]) -> str:
+    """Why a segment's `feature_indices` cannot be read from a file of `num_rows` rows ("" when they can)."""
     if max(indices) >= num_rows:
-        raise Ego2ExoError(
-            f"{where(file=path, split=split, segment_id=segment_id)}: feature index {max(indices)} "
-            f"past the end of the file ({num_rows} rows)"
-        )
+        return f"feature index {max(indices)} past the end of the file ({num_rows} rows)"
+    bad = bad_rows.intersection(indices)
+    if bad:
+        return f"non-finite feature values (NaN or Inf) in row {min(bad)}"
+    return ""
 
 
 def group_by_feature_file(records: list[dict]) -> list[tuple[str, list[dict]]]:

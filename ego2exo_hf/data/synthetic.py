@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..constants import CLASS_NAMES, FEATURE_DIM, FEATURE_SUBDIR, FPS, METADATA_FILE, NUM_CLASSES
-from ..utils import atomic_directory
+from ..utils import new_output_directory
 from .official import feature_windows, overlapping_windows, segment_id
 
 
@@ -335,8 +335,11 @@ def _add_segment(split: dict, take: dict, seg: dict, view: str, windows, caption
     split["descriptions"].append({"segment_id": sid, "text_caption": text, "annotator_texts": texts})
 
 
-def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0) -> Path:
-    """Write a synthetic Ego2Exo copy (official layout) to `out_dir`; the folder appears only when complete."""
+def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0, overwrite: bool = False) -> Path:
+    """Write a synthetic Ego2Exo copy (official layout) to `out_dir`; the folder appears only when complete.
+
+    An existing `out_dir` is replaced only if it is empty, an earlier `synth` output, or `overwrite` is set.
+    """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     cfg = SCALES[scale]
@@ -360,7 +363,7 @@ def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0) -> Path:
     exo_mask[rng.permutation(len(train_segments))[:n_exo]] = True
     view_of = {(t["uid"], s["index"]): "exo" if exo_mask[i] else "ego" for i, (t, s) in enumerate(train_segments)}
 
-    with atomic_directory(out_dir) as tmp:
+    with new_output_directory(out_dir, "synth", overwrite=overwrite) as tmp:
         (tmp / FEATURE_SUBDIR).mkdir(parents=True)
         takes = [(t, "train") for t in train_takes] + [(t, "val") for t in val_takes]
         for take, part in tqdm(takes, desc=f"synth {scale}", unit="take", leave=False):
@@ -382,4 +385,4 @@ def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0) -> Path:
         meta = {"categories": [{"category_name": n, "category_id": i} for i, n in enumerate(CLASS_NAMES)], **splits}
         with open(tmp / METADATA_FILE, "w", encoding="utf-8") as f:
             json.dump(meta, f)
-    return Path(out_dir)
+    return Path(out_dir).resolve()

@@ -5,7 +5,6 @@ every feature file it references: present, loadable, 1536 wide, and long enough 
 `feature_indices`. Each file is read once, whatever the number of segments and splits that use it.
 """
 
-import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,15 +15,15 @@ from ..constants import SPLITS
 from ..errors import Ego2ExoError, exit_on_user_error
 from ..utils import atomic_write_text
 from .download import check_metadata_checksum
-from .official import group_by_feature_file, load_feature_file, read_metadata
+from .official import group_by_feature_file, load_feature_file, nonfinite_rows, read_metadata
 
-MISSING, UNREADABLE, WRONG_SHAPE = "missing file", "unreadable", "wrong width"
-INDEX_PAST_END = "index past end"
+MISSING, UNREADABLE, WRONG_SHAPE, WRONG_DTYPE = "missing file", "unreadable", "wrong width", "wrong dtype"
+INDEX_PAST_END, NON_FINITE = "index past end", "non-finite values"
 
 
 @dataclass
 class Problem:
-    kind: str  # one of MISSING, UNREADABLE, WRONG_SHAPE, INDEX_PAST_END
+    kind: str  # one of the kinds above
     file: str  # relative to the data directory
     split: str
     segment_ids: list[int]
@@ -42,15 +41,17 @@ class VerifyReport:
         return not self.problems
 
 
-def _file_problem(path: Path) -> tuple[str, str, int]:
-    """Load one feature file: `(kind, detail, num_rows)`, kind "" when it is fine."""
+def _file_problem(path: Path) -> tuple[str, str, int, set[int]]:
+    """Load one feature file: `(kind, detail, num_rows, non-finite rows)`, kind "" when it is readable."""
     if not path.is_file():
-        return MISSING, "", 0
+        return MISSING, "", 0, set()
     try:
-        return "", "", load_feature_file(path).shape[0]
+        table = load_feature_file(path).numpy()
     except Ego2ExoError as err:
         detail = str(err).split(": ", 1)[-1]
-        return (WRONG_SHAPE if "has shape" in detail else UNREADABLE), detail, 0
+        kind = WRONG_SHAPE if "has shape" in detail else WRONG_DTYPE if "has dtype" in detail else UNREADABLE
+        return kind, detail, 0, set()
+    return "", "", len(table), nonfinite_rows(table)
 
 
 def verify_data_dir(data_dir, splits=SPLITS, progress: bool = True) -> VerifyReport:
@@ -62,13 +63,15 @@ def verify_data_dir(data_dir, splits=SPLITS, progress: bool = True) -> VerifyRep
     report = VerifyReport(totals=sizes, complete=dict(sizes))
     records = [{**record, "split": split} for split, split_records in meta.items() for record in split_records]
     for file_name, group in tqdm(group_by_feature_file(records), desc="verify", unit="file", disable=not progress):
-        kind, detail, rows = _file_problem(data_dir / file_name)
+        kind, detail, rows, bad_rows = _file_problem(data_dir / file_name)
         bad: dict[tuple[str, str], list[dict]] = {}
         for record in group:
             if kind:
                 bad.setdefault((kind, detail), []).append(record)
             elif max(record["feature_indices"]) >= rows:
                 bad.setdefault((INDEX_PAST_END, f"the file has {rows} rows"), []).append(record)
+            elif bad_rows.intersection(record["feature_indices"]):
+                bad.setdefault((NON_FINITE, "NaN or Inf in the rows it uses"), []).append(record)
         for (problem_kind, problem_detail), failed in bad.items():
             for split in sorted({r["split"] for r in failed}):
                 ids = [r["segment_id"] for r in failed if r["split"] == split]
@@ -88,23 +91,6 @@ def format_report(report: VerifyReport, max_ids: int = 5) -> str:
         detail = f" ({p.detail})" if p.detail else ""
         lines.append(f"  {p.kind}: file={p.file}, split={p.split}, segment_id={ids}{more}{detail}")
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------------------------- CLI
-def add_verify_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "verify",
-        help="check that every feature file the metadata references is present and valid",
-        description=(
-            "Check the metadata and every feature file it references (present, loadable, 1536 wide, long enough "
-            "for every segment); print complete segments per split and every problem; exit 1 if any."
-        ),
-    )
-    parser.add_argument("--data_dir", required=True, help="folder holding ego2exo.json and features/")
-    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="splits to check")
-    parser.add_argument("--report", metavar="PATH", help="also write every problem as JSON to PATH")
-    parser.set_defaults(func=run_verify)
-    return parser
 
 
 @exit_on_user_error

@@ -80,6 +80,9 @@ class TextTrainingArguments:
     Every other `TrainingArguments` option is accepted too (`--gradient_checkpointing true`, ...) and passed on."""
 
     output_dir: str = field(default=None, metadata={"help": "Where the pseudo-labeller, labels and card go."})
+    overwrite: bool = field(
+        default=False, metadata={"help": "Write into a non-empty folder this stage did not make (default: refuse)."}
+    )
     balanced_sampling: bool = field(default=True, metadata={"help": "Class-balanced sampling of source captions."})
     balancing_power: float = field(
         default=0.5, metadata={"help": "Sampling weight of an example: count(class) ** -power (1: classes equal)."}

@@ -17,6 +17,9 @@ class VideoTrainingArguments:
 
     data_dir: str = field(metadata={"help": "Folder with ego2exo.json and features/ (real or synthetic copy)."})
     output_dir: str = field(metadata={"help": "Where the model, metrics.json, card, logs and checkpoints go."})
+    overwrite: bool = field(
+        default=False, metadata={"help": "Write into a non-empty folder this stage did not make (default: refuse)."}
+    )
     source: Literal["ego", "exo"] = field(default="exo", metadata={"help": "Labelled source domain."})
     target: Literal["ego", "exo"] = field(default="ego", metadata={"help": "Unlabelled target domain."})
     method: Literal["lagtran", "source_only", "target_supervised"] = field(

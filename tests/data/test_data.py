@@ -1,6 +1,8 @@
 """Data layer: official reader, builder configs, synthetic stand-in, export, bad inputs."""
 
 import json
+import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -177,6 +179,29 @@ def test_each_feature_file_read_once_and_num_proc(tiny_data_dir, tmp_path, monke
         assert sorted(single[split]["segment_id"][:]) == sorted(parallel[split]["segment_id"][:])
 
 
+PWNED = Path("/tmp") / f"ego2exo-test-pwned-{os.getpid()}"
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, (f"touch {PWNED}",))
+
+
+def test_same_size_rewrite_with_restored_mtime_refreshes_the_cache(tiny_copy, tmp_path):
+    first = load_ego2exo(tiny_copy, "pooled", cache_dir=tmp_path)
+    clip = _first_clip(_meta(tiny_copy), "ego_val")
+    path = tiny_copy / clip["feature_file_name"]
+    stat = path.stat()
+    table = torch.load(path, weights_only=True)
+    table[clip["feature_indices"]] += 1.0
+    torch.save(table, path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    again = load_ego2exo(tiny_copy, "pooled", cache_dir=tmp_path)
+    row = again["ego_val"]["segment_id"][:].index(clip["id"])
+    assert again["ego_val"][row]["features"] != first["ego_val"][row]["features"]
+
+
 def test_cache_is_reused_and_refreshed(tiny_copy, tmp_path):
     first = load_ego2exo(tiny_copy, "text", cache_dir=tmp_path)
     again = load_ego2exo(tiny_copy, "text", cache_dir=tmp_path)
@@ -216,6 +241,24 @@ def _edit(meta, kind):
         split["clips"][0]["feature_indices"] = []
     elif kind == "past_end":
         split["clips"][0]["feature_indices"] = [10**6]
+    elif kind == "string_indices":  # was read as [1, 2]
+        split["clips"][0]["feature_indices"] = "12"
+    elif kind == "bool_index":
+        split["clips"][0]["feature_indices"] = [True]
+    elif kind == "float_category":  # was truncated to 3
+        split["annotations"][0]["category"] = 3.7
+    elif kind == "string_id":
+        split["clips"][0]["id"] = str(split["clips"][0]["id"])
+    elif kind == "null_take":  # became the take "None"
+        split["metadata"][0]["take_uid"] = None
+    elif kind == "numeric_caption":  # became the caption "5"
+        split["descriptions"][0]["text_caption"] = 5
+    elif kind == "nan_time":
+        split["metadata"][0]["start_time"] = float("nan")
+    elif kind == "escaping_file":
+        split["clips"][0]["feature_file_name"] = "../../outside.pt"
+    elif kind == "absolute_file":
+        split["clips"][0]["feature_file_name"] = "/etc/passwd"
     return meta
 
 
@@ -229,6 +272,15 @@ def _edit(meta, kind):
         ("name_mismatch", "disagrees with category", True),
         ("empty_indices", "empty feature_indices", True),
         ("past_end", "past the end", True),
+        ("string_indices", "'feature_indices' must be a list, got '12'", True),
+        ("bool_index", "'feature_indices' must be a list of integers", True),
+        ("float_category", "'category' must be an integer, got 3.7", True),
+        ("string_id", "'id' must be an integer", False),
+        ("null_take", "'take_uid' missing", True),
+        ("numeric_caption", "'text_caption' must be a string, got 5", True),
+        ("nan_time", "'start_time' must be a number, got nan", True),
+        ("escaping_file", "must be a path inside the data folder", True),
+        ("absolute_file", "must be a path inside the data folder", True),
     ],
 )
 def test_bad_metadata_names_file_split_segment(tiny_copy, tmp_path, kind, message, names_segment):
@@ -263,6 +315,10 @@ def test_missing_and_malformed_json(tmp_path):
         ("truncate", "unreadable feature file"),
         ("not_tensor", "not a tensor"),
         ("wide", "expected \\(N, 1, 1536\\)"),
+        ("nan", "non-finite feature values \\(NaN or Inf\\) in row"),
+        ("inf", "non-finite feature values"),
+        ("integer_dtype", "has dtype torch.int64, expected a float dtype"),
+        ("pickle", "unsafe or corrupt file refused \\(only tensors are loaded\\)"),
     ],
 )
 def test_bad_feature_files(tiny_copy, tmp_path, damage, message):
@@ -276,12 +332,21 @@ def test_bad_feature_files(tiny_copy, tmp_path, damage, message):
         torch.save({"features": [1, 2, 3]}, path)
     elif damage == "wide":
         torch.save(torch.zeros(50, 1, 2048), path)
+    elif damage in ("nan", "inf"):
+        table = torch.load(path, weights_only=True)
+        table[clip["feature_indices"][-1], 0, 7] = float(damage)
+        torch.save(table, path)
+    elif damage == "integer_dtype":
+        torch.save(torch.load(path, weights_only=True).long(), path)
+    elif damage == "pickle":
+        path.write_bytes(pickle.dumps(_RunsCode()))
     cache = tmp_path / "cache"
     with pytest.raises(Ego2ExoError, match=message) as err:
         load_ego2exo(tiny_copy, "pooled", cache_dir=cache)
     assert clip["feature_file_name"].split("/")[-1] in str(err.value)
     assert "split=" in str(err.value) and "segment_id=" in str(err.value)
     assert not list(cache.rglob("*.arrow"))
+    assert not PWNED.exists()
 
 
 # ---------------------------------------------------------------------------------------------- export, CLI

@@ -13,7 +13,15 @@ from ego2exo_hf.constants import FEATURE_DIM, METADATA_FILE, SPLITS
 from ego2exo_hf.data import verify
 from ego2exo_hf.data.download import download_metadata
 from ego2exo_hf.data.official import read_metadata
-from ego2exo_hf.data.verify import INDEX_PAST_END, MISSING, UNREADABLE, WRONG_SHAPE, verify_data_dir
+from ego2exo_hf.data.verify import (
+    INDEX_PAST_END,
+    MISSING,
+    NON_FINITE,
+    UNREADABLE,
+    WRONG_DTYPE,
+    WRONG_SHAPE,
+    verify_data_dir,
+)
 
 
 def cli(*argv):
@@ -84,6 +92,22 @@ def test_damaged_copy(copy, capsys):
     for kind in (MISSING, UNREADABLE, WRONG_SHAPE, INDEX_PAST_END):
         assert f"  {kind}: file=" in out
     assert len(json.loads((copy / "problems.json").read_text())["problems"]) == len(report.problems)
+
+
+def test_non_finite_values_and_integer_dtype(copy):
+    files = sorted({r["feature_file_name"] for rs in read_metadata(copy).values() for r in rs})
+    with_nan, integer = files[1], files[2]
+    table = torch.load(copy / with_nan, weights_only=True)
+    users = records_using(copy, with_nan)
+    split, records = sorted(users.items())[0]
+    table[records[0]["feature_indices"][0], 0, 0] = float("nan")
+    torch.save(table, copy / with_nan)
+    torch.save(torch.load(copy / integer, weights_only=True).int(), copy / integer)
+    found = {(p.kind, p.file): p for p in verify_data_dir(copy, progress=False).problems}
+    nan_problem = found[(NON_FINITE, with_nan)]
+    assert records[0]["segment_id"] in nan_problem.segment_ids
+    assert all(p.kind == WRONG_DTYPE and "torch.int32" in p.detail for (k, f), p in found.items() if f == integer)
+    assert {f for _, f in found} == {with_nan, integer}
 
 
 def test_each_feature_file_is_read_once(copy, monkeypatch):

@@ -10,6 +10,33 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from ..constants import FEATURE_DIM, ID2LABEL
 
 
+class GlobalBatchNorm1d(nn.BatchNorm1d):
+    """`BatchNorm1d` whose training statistics cover the global batch of all processes, so that the result does
+    not depend on the process count. With one process it is `BatchNorm1d`. (torch's `SyncBatchNorm` does the same
+    but refuses CPU tensors, i.e. the gloo backend.)"""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch.distributed as dist
+
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        # Sums over the global batch; the autograd-aware all_reduce sends gradients back through them, as
+        # SyncBatchNorm's backward does.
+        count = torch.full((1,), x.shape[0], dtype=x.dtype, device=x.device)
+        totals = all_reduce(torch.cat([x.sum(0), (x * x).sum(0), count]))
+        width = x.shape[1]
+        n = totals[-1]
+        mean = totals[:width] / n
+        var = (totals[width : 2 * width] / n - mean * mean).clamp_min(0)
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            self.running_mean.lerp_(mean.detach(), self.momentum)
+            self.running_var.lerp_(var.detach() * n / (n - 1), self.momentum)
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
 @strict
 class FeatureClassifierConfig(PreTrainedConfig):
     r"""Configuration of [`FeatureClassifier`].
@@ -46,6 +73,7 @@ class FeatureClassifierConfig(PreTrainedConfig):
 
 class FeatureClassifier(PreTrainedModel):
     """Linear(feature_dim, 256) -> BatchNorm1d -> ReLU -> Linear(256, num_labels), with the paper's init.
+    The batch norm's statistics span all processes when several train (`GlobalBatchNorm1d`).
 
     `forward(features, labels=None)` takes pooled segment features (batch x feature_dim) and returns a
     `SequenceClassifierOutput` with `logits` (and the cross-entropy `loss` when `labels` are given).
@@ -58,7 +86,7 @@ class FeatureClassifier(PreTrainedModel):
     def __init__(self, config: FeatureClassifierConfig):
         super().__init__(config)
         self.hidden = nn.Linear(config.feature_dim, config.hidden_dim)
-        self.norm = nn.BatchNorm1d(config.hidden_dim)
+        self.norm = GlobalBatchNorm1d(config.hidden_dim)
         self.activation = nn.ReLU()
         self.classifier = nn.Linear(config.hidden_dim, config.num_labels)
         self.post_init()

@@ -1,9 +1,11 @@
 """The caption `Trainer`: class-balanced sampling (its only override), the linear-probe warm start, metrics."""
 
+import contextlib
+
 import numpy as np
 import torch
 from torch.utils.data import Sampler
-from transformers import Trainer
+from transformers import ProgressCallback, Trainer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from ..data.samplers import class_balanced_weights
@@ -33,6 +35,36 @@ class ClassBalancedSampler(Sampler[int]):
         return iter(draw.tolist())
 
 
+class NamedProgressCallback(ProgressCallback):
+    """The Trainer's progress bars with names: "fine-tuning" for training, `phase` for prediction passes."""
+
+    phase = "validation"
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        super().on_train_begin(args, state, control, **kwargs)
+        if self.training_bar is not None:
+            self.training_bar.set_description("fine-tuning")
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        new = self.prediction_bar is None
+        super().on_prediction_step(args, state, control, eval_dataloader=eval_dataloader, **kwargs)
+        if new and self.prediction_bar is not None:
+            self.prediction_bar.set_description(self.phase)
+
+
+@contextlib.contextmanager
+def progress_phase(trainer: Trainer, name: str):
+    """Name the prediction bars of `trainer` `name` while the block runs."""
+    bars = [c for c in trainer.callback_handler.callbacks if isinstance(c, NamedProgressCallback)]
+    for bar in bars:
+        bar.phase = name
+    try:
+        yield
+    finally:
+        for bar in bars:
+            bar.phase = NamedProgressCallback.phase
+
+
 class CaptionTrainer(Trainer):
     """`Trainer` whose training sampler is class-balanced (`balanced_sampling`; the original samples every keystep
     class equally often, and the data are very imbalanced). Every process builds the same sampler from the same
@@ -40,6 +72,8 @@ class CaptionTrainer(Trainer):
 
     def __init__(self, *args, balanced_sampling=True, balancing_power=1.0, group_by_length=True, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.pop_callback(ProgressCallback):
+            self.add_callback(NamedProgressCallback)
         self.balanced_sampling, self.balancing_power, self.group_by_length = (
             balanced_sampling, balancing_power, group_by_length,
         )  # fmt: skip
@@ -72,7 +106,8 @@ def fit_linear_probe(trainer: Trainer, dataset, power: float, steps: int = 200) 
     hook = layer.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0].detach().cpu()))
     try:
         order = np.argsort([len(ids) for ids in dataset["input_ids"]], kind="stable")  # less padding
-        trainer.predict(dataset.select(order), metric_key_prefix="probe")
+        with progress_phase(trainer, "linear probe: features"):
+            trainer.predict(dataset.select(order), metric_key_prefix="probe")
     finally:
         hook.remove()
     features = torch.empty(len(order), layer.in_features)

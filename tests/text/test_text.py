@@ -229,6 +229,23 @@ def test_trainer_sampler_switch(tiny_bert, tmp_path):
         assert isinstance(trainer._get_train_sampler(), expected)
 
 
+def test_every_phase_has_a_named_progress_bar(tiny_bert, tmp_path, capsys):
+    from ego2exo_hf.text.trainer import fit_linear_probe
+
+    tokenizer, model = load_text_model(str(tiny_bert))
+    dataset = datasets.Dataset.from_dict({"text_caption": ["a b", "c"] * 8, "label": [0, 1] * 8})
+    dataset = tokenize(dataset, tokenizer, max_length=16)
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", save_strategy="no", max_steps=2,
+                             per_device_train_batch_size=4, eval_strategy="steps", eval_steps=2)  # fmt: skip
+    trainer = CaptionTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dataset,
+                             processing_class=tokenizer)  # fmt: skip
+    fit_linear_probe(trainer, dataset, power=0.5, steps=2)
+    trainer.train()
+    bars = capsys.readouterr().err
+    for name in ("linear probe: features", "fine-tuning", "validation"):
+        assert f"{name}: 100%" in bars, bars[-2000:]
+
+
 def test_training_arguments_keep_the_stage_defaults_and_pass_other_options_through(tmp_path):
     words = ["--data_dir", "d", "--output_dir", str(tmp_path), "--gradient_checkpointing", "true", "--max_steps", "5"]
     _, _, text_args, text_args.trainer_options = parse_args(train_text.make_parser(), words, trainer_options)

@@ -83,6 +83,7 @@ def main(argv=None, prog: str | None = None) -> dict:
         check_hub_access(repo_id)  # before training, not after
     output_options = dict(overwrite=text_args.overwrite, data_dir=data_args.data_dir)
     check_output_dir(training_args.output_dir, "train-text", **output_options)
+    model_path = resolve_checkpoint(model_args.model_name_or_path, model_args.model_cache_dir)  # before the data
 
     # Load data: source captions (a stratified slice held out for selection) and target captions, each caption
     # with the temporal context of its own view (the n-gram model reads it; no labels involved).
@@ -95,8 +96,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     source_context = caption_context(source_rows, data_args.data_dir, source_split) if use_context else None
     target_context = caption_context(target_rows, data_args.data_dir, target_split) if use_context else None
 
-    # Load the pretrained model and tokenizer (checked before anything is written).
-    model_path = resolve_checkpoint(model_args.model_name_or_path, model_args.model_cache_dir)
+    # Load the pretrained model and tokenizer.
     set_seed(training_args.seed)  # the new classification head too
     tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
     if text_args.freeze_word_embeddings:

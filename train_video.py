@@ -39,7 +39,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     from ego2exo_hf.hub import check_hub_access, push_folder, write_metrics
     from ego2exo_hf.metrics import load_accuracy_metric
     from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
-    from ego2exo_hf.utils import claim_output_dir
+    from ego2exo_hf.utils import check_output_dir, claim_output_dir
     from ego2exo_hf.video.checkpoints import find_checkpoint, run_fingerprint, save_checkpoint
     from ego2exo_hf.video.data import FeaturePool, load_video_data, whole_batch
     from ego2exo_hf.video.loop import (
@@ -60,7 +60,8 @@ def main(argv=None, prog: str | None = None) -> dict:
         raise Ego2ExoError(f"pseudo-label file {args.pseudo_labels} not found (train_text.py writes it)")
     if args.push_to_hub:
         check_hub_access(args.hub_model_id)  # before training, not after
-    output_dir = claim_output_dir(args.output_dir, "train-video", overwrite=args.overwrite, data_dir=args.data_dir)
+    output_options = dict(overwrite=args.overwrite, data_dir=args.data_dir)
+    output_dir = check_output_dir(args.output_dir, "train-video", **output_options)  # claimed once the data have loaded
     accelerator = Accelerator(
         log_with=trackers(args.report_to),
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "runs")),
@@ -82,6 +83,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     # Data: the pooled features of both domains in memory; target labels as the method needs them.
     with accelerator.main_process_first():
         data = load_video_data(args, method.target_labels)
+    claim_output_dir(output_dir, "train-video", **output_options)
     sources = [data.source_train, data.target_train] if method.uses_target else [data.source_train]
     sampler = PairedBatchSampler(
         data.source_train.labels,

@@ -29,7 +29,12 @@ def exit_on_user_error(fn):
 
 
 class OneLineArgumentErrors:
-    """Mix-in for `argparse.ArgumentParser` classes: a bad option ends in one `error: ...` line and exit code 2."""
+    """Mix-in for `argparse.ArgumentParser` classes: a bad option ends in one `error: ...` line and exit code 2,
+    and abbreviations are not options (`--num_iteration` is a typo, not `--num_iterations`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         sys.stderr.write(f"error: {message} (see {self.prog} --help)\n")

@@ -66,7 +66,11 @@ def load_feature_classifier(model_name_or_path) -> FeatureClassifier:
             f"{name} is a {config.model_type!r} model, not an Ego2Exo feature classifier "
             "(train one with train_video.py; the text model classifies captions, see train_text.py)"
         )
-    return FeatureClassifier.from_pretrained(name, config=config).eval()
+    try:
+        return FeatureClassifier.from_pretrained(name, config=config).eval()
+    except OSError as err:
+        reason = str(err).strip().splitlines()[0]
+        raise Ego2ExoError(f"model {name} has no readable weights (model.safetensors): {reason}") from None
 
 
 @torch.inference_mode()

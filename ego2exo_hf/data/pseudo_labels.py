@@ -18,24 +18,27 @@ def read_pseudo_labels(path) -> dict[int, int]:
     if not path.is_file():
         raise Ego2ExoError(f"{path}: pseudo-label file not found (train_text.py writes one under pseudo_labels/)")
     labels: dict[int, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            fields = line.split()
-            try:
-                sid, label = int(fields[0]), int(fields[1])
-                if len(fields) != 2:
-                    raise ValueError
-            except (ValueError, IndexError):
-                raise Ego2ExoError(
-                    f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}"
-                )
-            if not 0 <= label < NUM_CLASSES:
-                raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: label {label} outside 0..{NUM_CLASSES - 1}")
-            if sid in labels:
-                raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: segment listed twice")
-            labels[sid] = label
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise Ego2ExoError(f"{path}: not UTF-8 text, so not a pseudo-label file ('<segment_id> <category_id>' lines)")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        try:
+            sid, label = int(fields[0]), int(fields[1])
+            if len(fields) != 2:
+                raise ValueError
+        except (ValueError, IndexError):
+            raise Ego2ExoError(
+                f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}"
+            )
+        if not 0 <= label < NUM_CLASSES:
+            raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: label {label} outside 0..{NUM_CLASSES - 1}")
+        if sid in labels:
+            raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: segment listed twice")
+        labels[sid] = label
     return labels
 
 
@@ -49,6 +52,13 @@ def align_pseudo_labels(pseudo: dict[int, int], segment_ids, *, path, split) -> 
     """Pseudo-labels in the order of `segment_ids`; every target segment must have one, no unknown ids."""
     wanted = [int(s) for s in segment_ids]
     missing = [s for s in wanted if s not in pseudo]
+    if pseudo and len(missing) == len(wanted):
+        target = split.split("_")[0]
+        source = "exo" if target == "ego" else "ego"
+        raise Ego2ExoError(
+            f"{where(file=path, split=split)}: none of the file's {len(pseudo)} segment ids is in {split}: is it the "
+            f"file of the other direction? (target {split} needs {pseudo_label_file_name(source, target)})"
+        )
     if missing:
         raise Ego2ExoError(
             f"{where(file=path, split=split, segment_id=missing[0])}: no pseudo-label for this target segment "

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..constants import SPLITS
 from ..errors import Ego2ExoError, exit_on_user_error
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, check_output_file
 from .download import check_metadata_checksum
 from .official import group_by_feature_file, load_feature_file, nonfinite_rows, read_metadata
 
@@ -96,6 +96,8 @@ def format_report(report: VerifyReport, max_ids: int = 5) -> str:
 @exit_on_user_error
 def run_verify(args) -> int:
     """Print the per-split counts and the problems; exit 1 when there is any."""
+    if args.report:
+        check_output_file(args.report, args.data_dir)  # before the work, not after
     report = verify_data_dir(args.data_dir, args.splits)
     print(format_report(report))
     if args.report:

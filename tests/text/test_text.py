@@ -382,7 +382,7 @@ BAD_INPUTS = {
     "equal source and target": (None, ["--source", "ego", "--target", "ego"], "must differ"),
     "empty source captions": (_empty_source_captions, [], "every source caption is empty"),
     "num_labels mismatch": (_five_class_checkpoint, [], "classifier with 5 labels"),
-    "unwritable output dir": (_output_below_a_file, [], "not writable"),
+    "unwritable output dir": (_output_below_a_file, [], "cannot be written"),
     "unknown attention kernel": (None, ["--attn_implementation", "turbo"], "cannot load model"),
     "two segments at one position": (_two_segments_at_one_position, [], "split=exo_train, segment_id="),
     "negative context weight": (None, ["--ngram_context_weight", "-1"], "--ngram_context_weight must be at least 0"),

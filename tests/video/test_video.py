@@ -89,7 +89,7 @@ def test_model_head_init_and_auto_reload(tmp_path):
 
     model = FeatureClassifier(FeatureClassifierConfig())
     assert [type(m).__name__ for m in (model.hidden, model.norm, model.activation, model.classifier)] == [
-        "Linear", "BatchNorm1d", "ReLU", "Linear"
+        "Linear", "GlobalBatchNorm1d", "ReLU", "Linear"
     ]  # fmt: skip
     assert model.hidden.weight.shape == (256, FEATURE_DIM) and model.classifier.weight.shape == (NUM_CLASSES, 256)
     assert model.hidden.weight.std().item() == pytest.approx(0.005, rel=0.05)
@@ -193,6 +193,8 @@ def test_resume_gives_the_same_final_model_and_metrics(lagtran_run, make_args):
     train_video(args)
     checkpoints = Path(args.output_dir) / "checkpoints"
     (checkpoints / ".checkpoint-150.tmp").mkdir()  # what a crash while saving leaves behind: ignored
+    with open(Path(args.output_dir) / "training_log.jsonl", "a") as log:
+        log.write('{"iteration": 125, "lo')  # a line cut off by the kill: dropped on resume
     resumed = train_video(replace(args, num_iterations=ITERATIONS, resume_from_checkpoint="latest"))
 
     drop = ("train_ms_per_iteration",)
@@ -341,6 +343,13 @@ def test_bad_input_gives_one_line_error(bad_runs, name):
     assert lines and lines[-1].startswith("error: "), stderr[-2000:]
     assert "Traceback" not in stderr and sum("error" in line.lower() for line in lines) == 1, stderr[-2000:]
     assert BAD_INPUTS[name][2] in lines[-1]
+
+
+def test_a_non_finite_loss_stops_the_run_with_one_line(make_args):
+    args = make_args("diverges", learning_rate=1e12, num_iterations=50)
+    with pytest.raises(Ego2ExoError, match="the training loss became (nan|inf) at iteration"):
+        train_video(args)
+    assert not (Path(args.output_dir) / "model.safetensors").exists()
 
 
 def test_bad_arguments_in_process(make_args):

@@ -53,9 +53,10 @@ def main(argv=None, prog: str | None = None) -> dict:
         trackers,
     )
     from ego2exo_hf.video.methods import get_method
+    from ego2exo_hf.video.selection import label_free_scores, picks
 
     logger = get_logger("train_video")
-    method = get_method(args.method)
+    method = get_method(args.method, args)
     if method.target_labels == "pseudo" and not Path(args.pseudo_labels).is_file():
         raise Ego2ExoError(f"pseudo-label file {args.pseudo_labels} not found (train_text.py writes it)")
     if args.push_to_hub:
@@ -110,6 +111,7 @@ def main(argv=None, prog: str | None = None) -> dict:
         model, optimizer, scheduler, train_loader, *val_loaders.values(), *extra_modules
     )
     val_loaders = dict(zip(val_loaders, prepared[: len(val_loaders)]))
+    method.attach(prepared[len(val_loaders) :])
     metric = load_accuracy_metric(keep_in_memory=True)
 
     best = BestModel(args.selection)
@@ -123,7 +125,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     def training_step(batch) -> tuple:
         """One optimisation step on this process's share of a paired batch."""
         source, target = method.split(batch)
-        loss = method.loss(model, source, target)
+        loss = method.loss(model, source, target, iteration)
         if not torch.isfinite(loss):
             raise Ego2ExoError(
                 f"the training loss became {loss.item()} at iteration {iteration}: check the features "
@@ -159,9 +161,10 @@ def main(argv=None, prog: str | None = None) -> dict:
         if log_now or val_now:
             record = {"iteration": iteration, **meter.read(accelerator), "lr": scheduler.get_last_lr()[0]}
             if val_now:
-                results = validate()
-                best.update(accelerator.unwrap_model(model), results, iteration)
-                record.update(headline(results))
+                record.update(headline(validate()))
+                unwrapped = accelerator.unwrap_model(model)
+                record.update(label_free_scores(unwrapped, data.target_train, data.source_val, args.seed))
+                best.update(unwrapped, record, iteration)
             accelerator.log({k: v for k, v in record.items() if k != "iteration"}, step=iteration)
             log.append(record)
             progress.set_postfix(loss=f"{record['loss']:.3f}")
@@ -184,6 +187,7 @@ def main(argv=None, prog: str | None = None) -> dict:
         "num_iterations": args.num_iterations,
         "selection": args.selection,
         "selected_iteration": best.iteration if best.state is not None else args.num_iterations,
+        "selection_picks": picks(log.records),  # every criterion's pick and its target val figures (analysis)
         "train_ms_per_iteration": 1000 * loop_seconds / max(args.num_iterations - start, 1),
         "num_processes": processes,
     }

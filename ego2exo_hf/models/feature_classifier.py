@@ -108,9 +108,13 @@ class FeatureClassifier(PreTrainedModel):
                 init.ones_(module.running_var)
                 init.zeros_(module.num_batches_tracked)
 
-    def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None, **kwargs) -> SequenceClassifierOutput:
+    def forward(
+        self, features: torch.Tensor, labels: torch.Tensor | None = None, output_hidden_states: bool = False, **kwargs
+    ) -> SequenceClassifierOutput:
         if features.shape[-1] != self.config.feature_dim:
             raise ValueError(f"features are {features.shape[-1]}-d, expected {self.config.feature_dim}")
-        logits = self.classifier(self.activation(self.norm(self.hidden(features))))
+        hidden = self.activation(self.norm(self.hidden(features)))
+        logits = self.classifier(hidden)
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        hidden_states = (hidden,) if output_hidden_states else None  # the hidden layer, for adaptation methods
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states)

@@ -7,8 +7,11 @@ from ..arguments import check_choice, check_positive
 from ..constants import DOMAINS, FEATURE_DIM
 from ..errors import Ego2ExoError
 
-METHOD_NAMES = ("lagtran", "source_only", "target_supervised")  # the classes live in video/methods.py
-SELECTIONS = ("last", "source_val", "target_val_oracle")
+# The classes live in video/methods.py (which imports torch; this module must not).
+METHOD_NAMES = ("lagtran", "source_only", "target_supervised", "dann", "cdan", "mcc", "bnm", "mdd", "fixmatch")
+UNSUPERVISED_METHODS = ("dann", "cdan", "mcc", "bnm", "mdd", "fixmatch")
+LEARNING_RATES = {"mdd": 0.0004}  # published defaults that differ from the paper's 0.003
+SELECTIONS = ("last", "source_val", "entropy", "snd", "dev", "target_val_oracle")
 
 
 @dataclass
@@ -22,15 +25,18 @@ class VideoTrainingArguments:
     )
     source: Literal["ego", "exo"] = field(default="exo", metadata={"help": "Labelled source domain."})
     target: Literal["ego", "exo"] = field(default="ego", metadata={"help": "Unlabelled target domain."})
-    method: Literal["lagtran", "source_only", "target_supervised"] = field(
-        default="lagtran", metadata={"help": "Training objective (target_supervised: true target labels, upper bound)."}
+    method: Literal[METHOD_NAMES] = field(
+        default="lagtran", metadata={"help": "Training objective (docs/video_stage.md; target_supervised: oracle)."}
     )
     pseudo_labels: str | None = field(
-        default=None, metadata={"help": "Official-format pseudo-label file of the target train split (lagtran)."}
+        default=None, metadata={"help": "Target train pseudo-labels (lagtran; added to dann ... fixmatch)."}
     )
+    cdan_entropy: bool = field(default=False, metadata={"help": "With --method cdan: entropy conditioning (CDAN+E)."})
     num_iterations: int = field(default=45001, metadata={"help": "Training iterations (paired batches)."})
     batch_size: int = field(default=64, metadata={"help": "Rows per domain per iteration, over all processes."})
-    learning_rate: float = field(default=0.003, metadata={"help": "Base learning rate of the inv schedule."})
+    learning_rate: float | None = field(
+        default=None, metadata={"help": "Base learning rate of the inv schedule (default 0.003; mdd 0.0004)."}
+    )
     classifier_lr_multiplier: float = field(default=10.0, metadata={"help": "Learning-rate factor of the classifier."})
     momentum: float = field(default=0.9, metadata={"help": "SGD (Nesterov) momentum."})
     weight_decay: float = field(default=5e-4, metadata={"help": "SGD weight decay."})
@@ -40,8 +46,9 @@ class VideoTrainingArguments:
     eval_batch_size: int = field(default=1024, metadata={"help": "Rows per validation batch."})
     checkpoint_every: int = field(default=5000, metadata={"help": "Save a resumable checkpoint every N iterations."})
     save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept (the oldest are deleted)."})
-    selection: Literal["last", "source_val", "target_val_oracle"] = field(
-        default="last", metadata={"help": "Saved model: last iterate, best source val, or best target val (oracle)."}
+    selection: Literal[SELECTIONS] = field(
+        default="last",
+        metadata={"help": "Saved model: last, best source val, label-free (entropy, snd, dev), or target_val_oracle."},
     )
     seed: int = field(default=42, metadata={"help": "Random seed (sampling and initialisation)."})
     resume_from_checkpoint: str | None = field(
@@ -67,12 +74,16 @@ class VideoTrainingArguments:
             self, "num_iterations", "batch_size", "val_every", "checkpoint_every", "logging_steps", "eval_batch_size",
             "save_total_limit", "feature_dim", "hidden_dim",
         )  # fmt: skip
+        if self.learning_rate is None:
+            self.learning_rate = LEARNING_RATES.get(self.method, 0.003)
         for name in ("learning_rate", "classifier_lr_multiplier"):
             check_positive(self, name, minimum=1e-12)
         for name in ("momentum", "weight_decay", "lr_gamma", "lr_power"):
             check_positive(self, name, minimum=0)
         if self.method == "lagtran" and not self.pseudo_labels:
             raise Ego2ExoError("--method lagtran needs --pseudo_labels (the text stage writes them)")
+        if self.cdan_entropy and self.method != "cdan":
+            raise Ego2ExoError("--cdan_entropy applies to --method cdan only")
         if self.push_to_hub and not self.hub_model_id:
             raise Ego2ExoError("--push_to_hub needs --hub_model_id <user>/<name>")
 

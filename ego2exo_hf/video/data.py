@@ -65,7 +65,8 @@ def split_tensors(dataset, split: str, file, feature_dim: int) -> FeaturePool:
 
 def load_video_data(args, target_labels: str | None) -> VideoData:
     """Load the `pooled` splits of `args.source -> args.target` into memory. `target_labels`: "pseudo" (read from
-    `args.pseudo_labels`, aligned on segment ids), "true" (the split's own labels) or None (not used)."""
+    `args.pseudo_labels`, aligned on segment ids), "true" (the split's own labels), "unlabelled" (rows without
+    labels) or None (no target rows)."""
     from ..data import load_ego2exo  # building the dataset pulls in the whole data layer
 
     splits = load_ego2exo(args.data_dir, "pooled", cache_dir=args.cache_dir)
@@ -84,6 +85,9 @@ def load_video_data(args, target_labels: str | None) -> VideoData:
         provenance = f"pseudo-labels from {path.name} (sha256 {sha256_file(path)[:12]}, {len(labels)} segments)"
     elif target_labels == "true":
         provenance = "true target labels (upper bound, not domain adaptation)"
+    elif target_labels == "unlabelled":
+        pools["target_train"].labels = torch.full_like(pools["target_train"].labels, -100)  # never read
+        provenance = "none (unlabelled target rows)"
     else:
         provenance = "none (source only)"
     return VideoData(**pools, target_labels=provenance)

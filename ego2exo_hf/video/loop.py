@@ -8,7 +8,6 @@ import torch
 from ..utils import atomic_write_text
 
 LOG_FILE = "training_log.jsonl"
-SELECTION_SPLITS = {"last": None, "source_val": "source_val", "target_val_oracle": "target_val"}
 
 
 def build_optimizer(model, extra_modules, args) -> torch.optim.SGD:
@@ -50,15 +49,18 @@ def headline(results: dict) -> dict:
 
 
 class BestModel:
-    """The best iterate on the selection split (`--selection`), its weights kept on the CPU."""
+    """The best iterate by the `--selection` criterion (`selection.CRITERIA`), its weights kept on the CPU."""
 
     def __init__(self, selection: str):
-        self.split = SELECTION_SPLITS[selection]
+        from .selection import CRITERIA
+
+        self.key, self.sign = CRITERIA.get(selection, (None, 1))  # "last": no key
         self.score = self.iteration = self.state = None
 
-    def update(self, model, results: dict, iteration: int) -> None:
-        if self.split and (self.score is None or results[self.split]["top1"] > self.score):
-            self.score, self.iteration = results[self.split]["top1"], iteration
+    def update(self, model, record: dict, iteration: int) -> None:
+        """`record`: the validation point's training-log record (it holds every criterion's value)."""
+        if self.key and (self.score is None or self.sign * record[self.key] > self.sign * self.score):
+            self.score, self.iteration = record[self.key], iteration
             self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
     def restore(self, checkpoint) -> None:
@@ -113,6 +115,7 @@ class TrainingLog:
     def __init__(self, output_dir, enabled: bool, resume_iteration: int = 0):
         self.path = Path(output_dir) / LOG_FILE
         self.enabled = enabled
+        self.records = []  # what the log holds, for the selection summary
         if enabled:
             kept = []
             if resume_iteration and self.path.is_file():
@@ -123,9 +126,11 @@ class TrainingLog:
                         break  # cut off by the interruption: nothing after it counts
                     if record["iteration"] <= resume_iteration:
                         kept.append(line)
+                        self.records.append(record)
             atomic_write_text(self.path, "".join(line + "\n" for line in kept))
 
     def append(self, record: dict) -> None:
         if self.enabled:
+            self.records.append(record)
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")

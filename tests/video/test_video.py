@@ -1,8 +1,6 @@
 """Video stage: model, sampler, accelerate loop, selection, resume, 2 processes, Hub push, bad inputs."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -11,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from video_fixture import TWO_CPU_PROCESSES, subprocess_env
 
 from ego2exo_hf.arguments import parse_args as parse_into
 from ego2exo_hf.constants import CLASS_NAMES, FEATURE_DIM, NUM_CLASSES
@@ -27,47 +26,8 @@ def parse_args(argv) -> VideoTrainingArguments:
     (args,) = parse_into(make_parser(), argv)
     return args
 
+
 REPO = Path(__file__).resolve().parents[2]
-ITERATIONS = 200  # tiny data: ~100 source / ~100 target train segments, 72 val segments
-SMALL = dict(batch_size=16, val_every=50, checkpoint_every=100, logging_steps=25, report_to="none")
-
-
-# ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def splits(tiny_data_dir):
-    from ego2exo_hf.data import load_ego2exo
-
-    return load_ego2exo(tiny_data_dir, "pooled")
-
-
-@pytest.fixture(scope="module")
-def pseudo_labels(splits, tmp_path_factory):
-    """Correct pseudo-labels for exo -> ego (the true ego train labels) in the official format."""
-    from ego2exo_hf.data import write_pseudo_labels
-
-    path = tmp_path_factory.mktemp("pl") / "ego2exo_exo_ego.txt"
-    write_pseudo_labels(path, splits["ego_train"]["segment_id"], splits["ego_train"]["label"])
-    return path
-
-
-@pytest.fixture(scope="module")
-def make_args(tiny_data_dir, pseudo_labels, tmp_path_factory):
-    def make(name, **overrides):
-        values = dict(
-            data_dir=str(tiny_data_dir),
-            output_dir=str(tmp_path_factory.mktemp(name)),
-            source="exo",
-            target="ego",
-            pseudo_labels=str(pseudo_labels),
-            num_iterations=ITERATIONS,
-            **SMALL,
-        )
-        values.update(overrides)
-        return VideoTrainingArguments(**values)
-
-    return make
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +138,7 @@ def test_lagtran_beats_source_only_and_metrics_match_hand_computation(lagtran_ru
         assert len(metrics[name]["per_class"]) == NUM_CLASSES
 
     log = read_log(out)
-    assert [r["iteration"] for r in log] == list(range(25, ITERATIONS + 1, 25))
+    assert [r["iteration"] for r in log] == list(range(25, make_args.iterations + 1, 25))
     validated = [r for r in log if "target_val_top1" in r]
     assert [r["iteration"] for r in validated] == [50, 100, 150, 200]
     assert {"loss", "source_val_top1", "source_val_mean_class", "target_val_mean_class"} <= set(validated[0])
@@ -195,7 +155,7 @@ def test_resume_gives_the_same_final_model_and_metrics(lagtran_run, make_args):
     (checkpoints / ".checkpoint-150.tmp").mkdir()  # what a crash while saving leaves behind: ignored
     with open(Path(args.output_dir) / "training_log.jsonl", "a") as log:
         log.write('{"iteration": 125, "lo')  # a line cut off by the kill: dropped on resume
-    resumed = train_video(replace(args, num_iterations=ITERATIONS, resume_from_checkpoint="latest"))
+    resumed = train_video(replace(args, num_iterations=make_args.iterations, resume_from_checkpoint="latest"))
 
     drop = ("train_ms_per_iteration",)
     assert {k: v for k, v in resumed.items() if k not in drop} == {k: v for k, v in reference.items() if k not in drop}
@@ -237,27 +197,16 @@ def test_arguments_from_yaml_file(tmp_path, make_args):
 # ---------------------------------------------------------------- subprocesses: 2 processes, bad input
 
 
-def _env():
-    return {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_two_cpu_processes_match_one(make_args, tmp_path):
     args = make_args("two_procs", num_iterations=100)
     single = train_video(replace(args, output_dir=str(tmp_path / "single")))
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-        "--main_process_port", str(_free_port()),  # not the default 29500: other jobs may hold it
-        str(REPO / "train_video.py"), "--data_dir", args.data_dir, "--output_dir", args.output_dir,
+        *TWO_CPU_PROCESSES(), str(REPO / "train_video.py"),
+        "--data_dir", args.data_dir, "--output_dir", args.output_dir,
         "--pseudo_labels", args.pseudo_labels, "--num_iterations", "100", "--batch_size", "16",
         "--val_every", "50", "--checkpoint_every", "100", "--logging_steps", "25",
     ]  # fmt: skip
-    done = subprocess.run(command, env={**_env(), "ACCELERATE_USE_CPU": "1"}, capture_output=True, text=True,
+    done = subprocess.run(command, env=subprocess_env(ACCELERATE_USE_CPU="1"), capture_output=True, text=True,
                           timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     double = json.loads((Path(args.output_dir) / "metrics.json").read_text())
@@ -330,8 +279,8 @@ def bad_runs(lagtran_run, splits, pseudo_labels, tmp_path_factory):
             command += ["--pseudo_labels", str(_bad_pseudo_labels(root / f"{name}.txt", splits, pl[3:]))]
         if name == "resume_other_configuration":
             command += ["--selection", "source_val"]
-        procs[name] = subprocess.Popen(command + extra, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       text=True)  # fmt: skip
+        procs[name] = subprocess.Popen(command + extra, env=subprocess_env(), stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)  # fmt: skip
     return {name: (p.wait(timeout=300), p.communicate()[1]) for name, p in procs.items()}
 
 

@@ -23,7 +23,7 @@ COMMANDS = {
     "ego2exo --help": [EGO2EXO, "--help"],
     **{f"ego2exo {name} --help": [EGO2EXO, name, "--help"] for name in (
         "synth", "build", "export", "download", "verify", "pseudo-label", "predict", "evaluate-pseudo-labels",
-        "demo", "train-video", "train-text")},
+        "demo", "benchmark", "train-video", "train-text")},
     "ego2exo synth --scale huge (error)": [EGO2EXO, "synth", "--output_dir", "x", "--scale", "huge"],
     "python train_video.py --help": [sys.executable, str(ROOT / "train_video.py"), "--help"],
     "python train_video.py --method sourceonly (error)": [

@@ -132,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="random seed of data and training (default 42)")
     demo.add_argument("--data_dir", default=None, help="use this data folder instead of writing synthetic data")
     _overwrite_option(demo)
+
+    bench = _command(subparsers, "benchmark", "benchmark:run_benchmark",
+                     "video-stage methods x directions x seeds: results.md/json/png with mean ± sd")  # fmt: skip
+    bench.add_argument("--data_dir", required=True, help="folder with ego2exo.json and features/ (real or synthetic)")
+    bench.add_argument("--output_dir", "--out", required=True, help="output folder (runs/, results.*)")
+    bench.add_argument("--methods", nargs="+", default=["source_only", "lagtran"],
+                       help="video methods; mcc+pl etc. add the pseudo-label loss (default source_only lagtran)")
+    bench.add_argument("--directions", nargs="+", default=["exo->ego", "ego->exo"], help="e.g. exo->ego ego->exo")
+    bench.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default 0 1 2)")
+    bench.add_argument("--pseudo_labels_dir", help="where the text stage wrote ego2exo_<source>_<target>.txt")
+    bench.add_argument("--num_iterations", type=positive_int, default=45001, help="iterations per run (45001)")
+    bench.add_argument("--val_every", type=positive_int, default=500, help="validate every N iterations (500)")
+    bench.add_argument("--selection", default="last", help="--selection of every run (default last)")
+    bench.add_argument("--jobs", type=positive_int, default=1, help="runs at a time, one thread each (default 1)")
+    bench.add_argument("--cache_dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
+    _overwrite_option(bench)
     return parser
 
 

@@ -1,0 +1,64 @@
+"""`ego2exo benchmark` at tiny scale: the table equals its JSON (mean ± sd over seeds), a rerun does no work."""
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from ego2exo_hf.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def pseudo_labels_dir(tiny_data_dir, tmp_path_factory):
+    """A text-stage-like folder holding ego2exo_exo_ego.txt (the true labels, as a stand-in)."""
+    from ego2exo_hf.data import load_ego2exo, write_pseudo_labels
+
+    folder = tmp_path_factory.mktemp("text") / "text_exo_ego" / "pseudo_labels"
+    ego = load_ego2exo(tiny_data_dir, "text")["ego_train"]
+    write_pseudo_labels(folder / "ego2exo_exo_ego.txt", ego["segment_id"], ego["label"])
+    return folder.parent.parent
+
+
+def test_benchmark_table_equals_its_json_and_a_rerun_does_no_work(tiny_data_dir, pseudo_labels_dir, tmp_path,
+                                                                   monkeypatch, capsys):  # fmt: skip
+    out = tmp_path / "bench"
+    argv = ["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(out), "--methods", "source_only",
+            "lagtran", "mcc+pl", "--directions", "exo->ego", "--seeds", "0", "1", "--pseudo_labels_dir",
+            str(pseudo_labels_dir), "--num_iterations", "40", "--val_every", "20", "--jobs", "2"]  # fmt: skip
+    assert cli_main(argv) == 0
+    results = json.loads((out / "results.json").read_text())["results"]
+    table = (out / "results.md").read_text()
+    assert (out / "results.png").stat().st_size > 0
+    for method in ("source_only", "lagtran", "mcc+pl"):
+        cell = results[method]["exo->ego"]
+        values = cell["target_val_top1"]["values"]
+        assert len(values) == 2
+        assert cell["target_val_top1"]["mean"] == pytest.approx(np.mean(values))
+        assert cell["target_val_top1"]["sd"] == pytest.approx(np.std(values, ddof=1))
+        row = next(line for line in table.splitlines() if line.startswith(f"| {method} |"))
+        top1, mean_class = re.findall(r"(\d+\.\d\d) ± (\d+\.\d\d)", row)[:2]
+        assert top1 == (f"{cell['target_val_top1']['mean']:.2f}", f"{cell['target_val_top1']['sd']:.2f}")
+        mean, sd = cell["target_val_mean_class"]["mean"], cell["target_val_mean_class"]["sd"]
+        assert mean_class == (f"{mean:.2f}", f"{sd:.2f}")
+    assert "30.76 (published)" in table and "TA3N (published only)" in table
+    run = json.loads((out / "runs" / "mcc+pl" / "exo_ego" / "seed1" / "metrics.json").read_text())
+    assert run["method"] == "mcc"
+
+    def no_new_runs(*args, **kwargs):
+        raise AssertionError("a finished run was started again")
+
+    monkeypatch.setattr(subprocess, "Popen", no_new_runs)
+    capsys.readouterr()
+    assert cli_main(argv) == 0
+    assert json.loads((out / "results.json").read_text())["results"] == results
+
+
+def test_benchmark_bad_method_is_one_line(tiny_data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(tmp_path / "b"), "--methods",
+                  "mmc"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err.startswith("error: --methods: unknown method 'mmc'") and "\n" not in err
+    assert not (tmp_path / "b").exists()  # nothing written before the plan is valid

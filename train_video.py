@@ -103,7 +103,9 @@ def main(argv=None, prog: str | None = None) -> dict:
     }
 
     # Model, optimiser, schedule: the paper's classifier, SGD Nesterov, the "inv" schedule.
-    model = FeatureClassifier(FeatureClassifierConfig(feature_dim=args.feature_dim, hidden_dim=args.hidden_dim))
+    config = FeatureClassifierConfig(feature_dim=args.feature_dim, hidden_dim=args.hidden_dim,
+                                     context_window=args.context_window)  # fmt: skip
+    model = FeatureClassifier(config)
     extra_modules = method.modules()  # e.g. a domain discriminator; none for the three methods of the paper
     optimizer = build_optimizer(model, extra_modules, args)
     scheduler = inv_schedule(optimizer, args.lr_gamma, args.lr_power)

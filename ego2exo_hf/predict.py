@@ -74,12 +74,18 @@ def load_feature_classifier(model_name_or_path) -> FeatureClassifier:
 
 
 @torch.inference_mode()
-def predict_features(model: FeatureClassifier, dataset: datasets.Dataset, batch_size: int = 1024):
-    """Logits (N x num_labels, float32 numpy) of the `features` column of a `pooled` split, batch by batch."""
-    logits = [
-        model(batch["features"].float()).logits.float().numpy()
-        for batch in dataset.with_format("torch", columns=["features"]).iter(batch_size=batch_size)
-    ]
+def predict_features(model: FeatureClassifier, dataset: datasets.Dataset, batch_size: int = 1024, context_window=0):
+    """Logits (N x num_labels, float32 numpy) of the `features` column of a `pooled` split, batch by batch (with
+    the take context of this split when the model was trained with `--context_window`)."""
+    if context_window:
+        from .video.context import with_context
+
+        features = dataset.with_format("torch", columns=["features"])["features"][:].float()
+        features = with_context(features, dataset["take_uid"][:], dataset["segment_index"][:], context_window)
+        batches = ({"features": chunk} for chunk in features.split(batch_size))
+    else:
+        batches = dataset.with_format("torch", columns=["features"]).iter(batch_size=batch_size)
+    logits = [model(batch["features"].float()).logits.float().numpy() for batch in batches]
     return np.concatenate(logits) if logits else np.zeros((0, model.config.num_labels), dtype=np.float32)
 
 
@@ -121,7 +127,7 @@ def predict_split(
             f"{where(file=data_dir, split=split)}: features are {width}-d but the model expects "
             f"{model.config.feature_dim}-d inputs; was it trained on other features?"
         )
-    logits = predict_features(model, dataset, batch_size)
+    logits = predict_features(model, dataset, batch_size, model.config.context_window)
     table = predictions_table(dataset, logits)
     labels = np.asarray(table["label"][:], dtype=np.int64)
     labelled = labels >= 0

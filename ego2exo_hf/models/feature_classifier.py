@@ -44,6 +44,8 @@ class FeatureClassifierConfig(PreTrainedConfig):
     Args:
         feature_dim: width of the input feature vector (1536 for Omnivore Swin-L).
         hidden_dim: width of the hidden layer (256 in the paper).
+        context_window: K > 0: the input is each segment's features, then the mean of its K previous and K next
+            segments' features in the same take and view (`ego2exo_hf.video.context`), 2 x feature_dim wide.
         hidden_init_std / hidden_init_bias: init of the hidden layer, N(0, 0.005) and 0.1 in the paper.
         classifier_init_std: init std of the output layer, N(0, 0.01) with bias 0 in the paper.
         id2label: class names; defaults to the 24 Ego2Exo keysteps.
@@ -60,6 +62,7 @@ class FeatureClassifierConfig(PreTrainedConfig):
 
     feature_dim: int = FEATURE_DIM
     hidden_dim: int = 256
+    context_window: int = 0
     hidden_init_std: float = 0.005
     hidden_init_bias: float = 0.1
     classifier_init_std: float = 0.01
@@ -85,7 +88,7 @@ class FeatureClassifier(PreTrainedModel):
 
     def __init__(self, config: FeatureClassifierConfig):
         super().__init__(config)
-        self.hidden = nn.Linear(config.feature_dim, config.hidden_dim)
+        self.hidden = nn.Linear(config.feature_dim * (2 if config.context_window else 1), config.hidden_dim)
         self.norm = GlobalBatchNorm1d(config.hidden_dim)
         self.activation = nn.ReLU()
         self.classifier = nn.Linear(config.hidden_dim, config.num_labels)
@@ -111,8 +114,8 @@ class FeatureClassifier(PreTrainedModel):
     def forward(
         self, features: torch.Tensor, labels: torch.Tensor | None = None, output_hidden_states: bool = False, **kwargs
     ) -> SequenceClassifierOutput:
-        if features.shape[-1] != self.config.feature_dim:
-            raise ValueError(f"features are {features.shape[-1]}-d, expected {self.config.feature_dim}")
+        if features.shape[-1] != self.hidden.in_features:
+            raise ValueError(f"features are {features.shape[-1]}-d, expected {self.hidden.in_features}")
         hidden = self.activation(self.norm(self.hidden(features)))
         logits = self.classifier(hidden)
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None

@@ -58,6 +58,9 @@ class VideoTrainingArguments:
     report_to: str = field(default="tensorboard", metadata={"help": "Trackers, comma-separated, or 'none'."})
     feature_dim: int = field(default=FEATURE_DIM, metadata={"help": "Input feature width (Omnivore: 1536)."})
     hidden_dim: int = field(default=256, metadata={"help": "Width of the hidden layer."})
+    context_window: int = field(
+        default=0, metadata={"help": "Also see the mean of the K previous and next segments of the take, same view."}
+    )
     cache_dir: str | None = field(default=None, metadata={"help": "datasets cache for the Arrow tables."})
     push_to_hub: bool = field(default=False, metadata={"help": "Upload the output folder to the Hub when done."})
     hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id <user>/<name> for --push_to_hub."})
@@ -78,7 +81,7 @@ class VideoTrainingArguments:
             self.learning_rate = LEARNING_RATES.get(self.method, 0.003)
         for name in ("learning_rate", "classifier_lr_multiplier"):
             check_positive(self, name, minimum=1e-12)
-        for name in ("momentum", "weight_decay", "lr_gamma", "lr_power"):
+        for name in ("momentum", "weight_decay", "lr_gamma", "lr_power", "context_window"):
             check_positive(self, name, minimum=0)
         if self.method == "lagtran" and not self.pseudo_labels:
             raise Ego2ExoError("--method lagtran needs --pseudo_labels (the text stage writes them)")

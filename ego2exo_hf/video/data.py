@@ -10,6 +10,7 @@ from ..constants import split_name
 from ..data.pseudo_labels import align_pseudo_labels, read_pseudo_labels
 from ..errors import Ego2ExoError, where
 from ..utils import sha256_file
+from .context import with_context
 
 
 class FeaturePool(Dataset):
@@ -49,8 +50,9 @@ class VideoData:
     target_labels: str
 
 
-def split_tensors(dataset, split: str, file, feature_dim: int) -> FeaturePool:
-    """A `pooled` split as a `FeaturePool` (float32 features, int64 labels), its width checked."""
+def split_tensors(dataset, split: str, file, feature_dim: int, context_window: int = 0) -> FeaturePool:
+    """A `pooled` split as a `FeaturePool` (float32 features, int64 labels), its width checked. With
+    `context_window` K the features gain the mean of the K previous and next segments of the take in this split."""
     if len(dataset) == 0:
         raise Ego2ExoError(f"{where(file=file, split=split)}: the split has no segments")
     table = dataset.with_format("torch", columns=["features", "label"])[:]
@@ -60,6 +62,8 @@ def split_tensors(dataset, split: str, file, feature_dim: int) -> FeaturePool:
             f"{where(file=file, split=split)}: features are {features.shape[1]}-d but the model expects {feature_dim} "
             "(--feature_dim); are these pooled Omnivore features?"
         )
+    if context_window:
+        features = with_context(features, dataset["take_uid"][:], dataset["segment_index"][:], context_window)
     return FeaturePool(features, labels)
 
 
@@ -75,7 +79,7 @@ def load_video_data(args, target_labels: str | None) -> VideoData:
     for role, domain in (("source", args.source), ("target", args.target)):
         for part in ("train", "val"):
             name = split_name(domain, part)
-            pools[f"{role}_{part}"] = split_tensors(splits[name], name, metadata, args.feature_dim)
+            pools[f"{role}_{part}"] = split_tensors(splits[name], name, metadata, args.feature_dim, args.context_window)
     if target_labels == "pseudo":
         path, target_split = Path(args.pseudo_labels), split_name(args.target, "train")
         labels = align_pseudo_labels(

@@ -16,6 +16,7 @@ import itertools
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -93,6 +94,7 @@ def main():
     parser.add_argument("--iterations", type=int, default=2000, help="iterations of the loop and of (a)")
     parser.add_argument("--per_sample_iterations", type=int, default=20, help="iterations of (b)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: 2-core box)")
+    parser.add_argument("--methods", nargs="*", default=[], help="also time these methods' loops (vs lagtran)")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
 
@@ -112,6 +114,10 @@ def main():
 
     bare = bare_loop_ms(args, tensors("exo_train"), tensors("ego_train"), opts.iterations, args.batch_size)
     per_sample = per_sample_ms(args, data_dir, splits, opts.per_sample_iterations, args.batch_size)
+    methods = {  # the same loop, another method (validation and checkpoints excluded from the timing)
+        name: train_video.main(replace(args, method=name, output_dir=str(work / name)))["train_ms_per_iteration"]
+        for name in opts.methods
+    }
     print(json.dumps({
         "scale": opts.scale if not opts.data_dir else str(data_dir),
         "train_segments": {"exo": len(splits["exo_train"]), "ego": len(splits["ego_train"])},
@@ -123,6 +129,8 @@ def main():
         "per_sample_load_ms_per_iter": round(per_sample, 1),
         "ratio_vs_bare": round(loop / bare, 3),
         "speedup_vs_per_sample_load": round(per_sample / loop, 1),
+        "methods_ms_per_iter": {name: round(ms, 3) for name, ms in methods.items()},
+        "methods_ratio_vs_lagtran": {name: round(ms / loop, 2) for name, ms in methods.items()},
     }))  # fmt: skip
 
 

@@ -95,7 +95,8 @@ def main(argv=None, prog: str | None = None) -> dict:
         start=start,
         num_shards=processes,
     )  # every iteration: batch_size class-balanced source rows (+ batch_size target rows)
-    train_loader = DataLoader(FeaturePool.concatenate(sources), batch_sampler=sampler, collate_fn=whole_batch)
+    train_loader = DataLoader(FeaturePool.concatenate(sources), batch_sampler=sampler, collate_fn=whole_batch,
+                              generator=torch.Generator())  # its own: no draw from the global RNG (dropout, resume)
     eval_batch = max(args.eval_batch_size // processes, 1) * processes
     val_loaders = {
         name: DataLoader(getattr(data, name), batch_size=eval_batch, collate_fn=whole_batch)

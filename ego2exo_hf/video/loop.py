@@ -34,7 +34,8 @@ def evaluate_split(model, loader, accelerator, metric) -> dict:
     model.eval()
     scores, references = [], []
     for batch in loader:
-        logits, labels = accelerator.gather_for_metrics((model(batch["features"]).logits, batch["labels"]))
+        logits = model(batch["features"], mask=batch.get("mask")).logits
+        logits, labels = accelerator.gather_for_metrics((logits, batch["labels"]))
         scores.append(logits.float().cpu())
         references.append(labels.cpu())
     model.train(was_training)

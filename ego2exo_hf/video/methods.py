@@ -46,17 +46,19 @@ class VideoMethod:
         """The process's share of a paired batch, `[source rows | target rows]`, as (source, target)."""
         if not self.uses_target:
             return batch, None
-        features, labels = batch["features"].chunk(2), batch["labels"].chunk(2)
-        return {"features": features[0], "labels": labels[0]}, {"features": features[1], "labels": labels[1]}
+        halves = {key: value.chunk(2) for key, value in batch.items()}  # features, labels (and a window mask)
+        return {k: v[0] for k, v in halves.items()}, {k: v[1] for k, v in halves.items()}
 
     def loss(self, model, source: dict, target: dict | None, iteration: int = 0) -> torch.Tensor:
         hidden = self.needs_features
-        source_out = model(source["features"], labels=source["labels"], output_hidden_states=hidden)
+        source_out = model(source["features"], labels=source["labels"], mask=source.get("mask"),
+                           output_hidden_states=hidden)  # fmt: skip
         if target is None:
             return source_out.loss
         labelled = self.target_labels in ("pseudo", "true")
         target_labels = target["labels"] if labelled else None
-        target_out = model(target["features"], labels=target_labels, output_hidden_states=hidden)
+        target_out = model(target["features"], labels=target_labels, mask=target.get("mask"),
+                           output_hidden_states=hidden)  # fmt: skip
         loss = source_out.loss + target_out.loss if labelled else source_out.loss
         extra = self.adaptation_loss(model, source_out, target_out, target, iteration)
         return loss if extra is None else loss + extra
@@ -180,7 +182,7 @@ class FixMatch(UnsupervisedAdaptation):
     threshold = 0.9
 
     def term(self, model, source_out, target_out, target, iteration):
-        strong = model(adaptation.perturb_features(target["features"])).logits
+        strong = model(adaptation.perturb_features(target["features"]), mask=target.get("mask")).logits
         return adaptation.fixmatch_loss(target_out.logits, strong, self.threshold)
 
 

@@ -22,24 +22,25 @@ CRITERIA = {
 LABEL_FREE = ("entropy", "snd", "dev")
 
 
-class SkadaEstimator:
-    """The classifier as skada's scorers see an estimator: `predict_proba` of raw features (and `predict_features`,
-    its hidden layer)."""
+class _Precomputed:
+    """What skada's scorers call an estimator: here its `predict_proba` returns the probabilities it is given."""
 
-    def __init__(self, model, batch_size: int = 4096):
-        self.model, self.batch_size = model, batch_size
+    def predict_proba(self, probabilities, **params):
+        return probabilities
 
-    @torch.no_grad()
-    def _outputs(self, X):
-        device = next(self.model.parameters()).device
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        return [self.model(chunk.to(device), output_hidden_states=True) for chunk in X.split(self.batch_size)]
 
-    def predict_proba(self, X, **params):
-        return torch.cat([out.logits.softmax(dim=1) for out in self._outputs(X)]).float().cpu().numpy()
-
-    def predict_features(self, X):
-        return torch.cat([out.hidden_states[-1] for out in self._outputs(X)]).float().cpu().numpy()
+@torch.no_grad()
+def model_outputs(model, pool, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(softmax probabilities, hidden layer) of every row of a pool, as float32 numpy."""
+    device = next(model.parameters()).device
+    probabilities, hidden = [], []
+    for start in range(0, len(pool), batch_size):
+        batch = pool.__getitems__(range(start, min(start + batch_size, len(pool))))
+        extra = {"mask": batch["mask"].to(device)} if "mask" in batch else {}
+        out = model(batch["features"].to(device), output_hidden_states=True, **extra)
+        probabilities.append(out.logits.float().softmax(dim=1).cpu())
+        hidden.append(out.hidden_states[-1].float().cpu())
+    return torch.cat(probabilities).numpy(), torch.cat(hidden).numpy()
 
 
 def dev_risk(source_features, source_labels, source_probabilities, target_features, seed: int = 0) -> float:
@@ -70,18 +71,20 @@ def label_free_scores(model, target_train, source_val, seed: int = 0) -> dict:
 
     was_training = model.training
     model.eval()
-    estimator = SkadaEstimator(model)
-    target = target_train.features.numpy()
-    source, labels = source_val.features.numpy(), source_val.labels.numpy()
-    no_labels, target_domain = np.full(len(target), -1), np.full(len(target), -2)  # skada: target < 0
-    scores = {
-        # skada's scorers return "higher is better": the entropy comes back negated
-        "target_train_entropy": -PredictionEntropyScorer()(estimator, target, no_labels, sample_domain=target_domain),
-        "target_train_snd": SoftNeighborhoodDensity()(estimator, target, no_labels, sample_domain=target_domain),
-        "source_val_dev_risk": dev_risk(estimator.predict_features(source), labels, estimator.predict_proba(source),
-                                        estimator.predict_features(target), seed),
-    }  # fmt: skip
+    target_probabilities, target_hidden = model_outputs(model, target_train)
+    source_probabilities, source_hidden = model_outputs(model, source_val)
     model.train(was_training)
+    no_labels, target_domain = np.full(len(target_hidden), -1), np.full(len(target_hidden), -2)  # skada: target < 0
+    entropy, snd = (
+        scorer(_Precomputed(), target_probabilities, no_labels, sample_domain=target_domain)
+        for scorer in (PredictionEntropyScorer(), SoftNeighborhoodDensity())
+    )
+    scores = {
+        "target_train_entropy": -entropy,  # skada's scorers return "higher is better"
+        "target_train_snd": snd,
+        "source_val_dev_risk": dev_risk(source_hidden, source_val.labels.numpy(), source_probabilities, target_hidden,
+                                        seed),
+    }  # fmt: skip
     return {key: float(value) for key, value in scores.items()}
 
 

@@ -41,7 +41,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
     from ego2exo_hf.utils import check_output_dir, claim_output_dir
     from ego2exo_hf.video.checkpoints import find_checkpoint, run_fingerprint, save_checkpoint
-    from ego2exo_hf.video.data import FeaturePool, load_video_data, whole_batch
+    from ego2exo_hf.video.data import load_video_data, whole_batch
     from ego2exo_hf.video.loop import (
         BestModel,
         LossMeter,
@@ -81,7 +81,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     checkpoint = find_checkpoint(args) if args.resume_from_checkpoint else None
     start = checkpoint.iteration if checkpoint else 0
 
-    # Data: the pooled features of both domains in memory; target labels as the method needs them.
+    # Data: the pooled features (or window sequences) of both domains in memory; target labels as the method needs them.
     with accelerator.main_process_first():
         data = load_video_data(args, method.target_labels)
     claim_output_dir(output_dir, "train-video", **output_options)
@@ -95,7 +95,8 @@ def main(argv=None, prog: str | None = None) -> dict:
         start=start,
         num_shards=processes,
     )  # every iteration: batch_size class-balanced source rows (+ batch_size target rows)
-    train_loader = DataLoader(FeaturePool.concatenate(sources), batch_sampler=sampler, collate_fn=whole_batch,
+    train_rows = type(data.source_train).concatenate(sources)  # a FeaturePool, or a SequencePool with frames
+    train_loader = DataLoader(train_rows, batch_sampler=sampler, collate_fn=whole_batch,
                               generator=torch.Generator())  # its own: no draw from the global RNG (dropout, resume)
     eval_batch = max(args.eval_batch_size // processes, 1) * processes
     val_loaders = {
@@ -103,9 +104,10 @@ def main(argv=None, prog: str | None = None) -> dict:
         for name in ("source_val", "target_val")
     }
 
-    # Model, optimiser, schedule: the paper's classifier, SGD Nesterov, the "inv" schedule.
+    # Model, optimiser, schedule: the paper's classifier (a temporal head first with frames), SGD Nesterov, "inv".
+    head = {"head": args.head, "max_windows": args.max_windows} if args.config == "frames" else {}
     config = FeatureClassifierConfig(feature_dim=args.feature_dim, hidden_dim=args.hidden_dim,
-                                     context_window=args.context_window)  # fmt: skip
+                                     context_window=args.context_window, **head)  # fmt: skip
     model = FeatureClassifier(config)
     extra_modules = method.modules()  # e.g. a domain discriminator; none for the three methods of the paper
     optimizer = build_optimizer(model, extra_modules, args)

@@ -74,18 +74,28 @@ def load_feature_classifier(model_name_or_path) -> FeatureClassifier:
 
 
 @torch.inference_mode()
-def predict_features(model: FeatureClassifier, dataset: datasets.Dataset, batch_size: int = 1024, context_window=0):
-    """Logits (N x num_labels, float32 numpy) of the `features` column of a `pooled` split, batch by batch (with
-    the take context of this split when the model was trained with `--context_window`)."""
-    if context_window:
+def predict_features(model: FeatureClassifier, dataset: datasets.Dataset, batch_size=1024, *, split=None, file=None):
+    """Logits (N x num_labels, float32 numpy) of one split, batch by batch: its pooled `features` (with the take
+    context of this split when the model was trained with `--context_window`), or with a temporal head
+    (`--config frames`) its padded window sequences (a `frames` split)."""
+    config = model.config
+    if config.head:
+        from torch.utils.data import DataLoader
+
+        from .video.data import whole_batch
+        from .video.sequences import sequence_tensors
+
+        pool = sequence_tensors(dataset, split, file, config.feature_dim, config.max_windows)
+        batches = DataLoader(pool, batch_size=batch_size, collate_fn=whole_batch)
+    elif config.context_window:
         from .video.context import with_context
 
         features = dataset.with_format("torch", columns=["features"])["features"][:].float()
-        features = with_context(features, dataset["take_uid"][:], dataset["segment_index"][:], context_window)
+        features = with_context(features, dataset["take_uid"][:], dataset["segment_index"][:], config.context_window)
         batches = ({"features": chunk} for chunk in features.split(batch_size))
     else:
         batches = dataset.with_format("torch", columns=["features"]).iter(batch_size=batch_size)
-    logits = [model(batch["features"].float()).logits.float().numpy() for batch in batches]
+    logits = [model(batch["features"].float(), mask=batch.get("mask")).logits.float().numpy() for batch in batches]
     return np.concatenate(logits) if logits else np.zeros((0, model.config.num_labels), dtype=np.float32)
 
 
@@ -112,7 +122,7 @@ def predictions_table(dataset: datasets.Dataset, logits: np.ndarray) -> datasets
 def predict_split(
     model: FeatureClassifier, data_dir, split: str, *, cache_dir=None, batch_size: int = 1024
 ) -> tuple[datasets.Dataset, dict | None]:
-    """Predict every segment of `split` (the `pooled` config of `data_dir`).
+    """Predict every segment of `split` (the `pooled` config of `data_dir`; `frames` for a temporal-head model).
 
     Returns the predictions table (see `predictions_table`) and the accuracy metrics (top1, top5,
     mean_class, per_class in %) of the labelled segments, or None when the split has no labels.
@@ -120,14 +130,13 @@ def predict_split(
     _check_split(split)
     if model.config.num_labels != NUM_CLASSES:
         raise Ego2ExoError(f"the model has {model.config.num_labels} classes, Ego2Exo has {NUM_CLASSES}")
-    dataset = load_ego2exo(data_dir, "pooled", cache_dir=cache_dir)[split]
-    width = dataset.features["features"].length
-    if width != model.config.feature_dim:
+    dataset = load_ego2exo(data_dir, "frames" if model.config.head else "pooled", cache_dir=cache_dir)[split]
+    if not model.config.head and dataset.features["features"].length != model.config.feature_dim:
         raise Ego2ExoError(
-            f"{where(file=data_dir, split=split)}: features are {width}-d but the model expects "
-            f"{model.config.feature_dim}-d inputs; was it trained on other features?"
+            f"{where(file=data_dir, split=split)}: features are {dataset.features['features'].length}-d but the "
+            f"model expects {model.config.feature_dim}-d inputs; was it trained on other features?"
         )
-    logits = predict_features(model, dataset, batch_size, model.config.context_window)
+    logits = predict_features(model, dataset, batch_size, split=split, file=data_dir)
     table = predictions_table(dataset, logits)
     labels = np.asarray(table["label"][:], dtype=np.int64)
     labelled = labels >= 0

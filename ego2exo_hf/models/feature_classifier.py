@@ -8,6 +8,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..constants import FEATURE_DIM, ID2LABEL
+from .temporal import POOLING, build_pooling
 
 
 class GlobalBatchNorm1d(nn.BatchNorm1d):
@@ -44,6 +45,10 @@ class FeatureClassifierConfig(PreTrainedConfig):
     Args:
         feature_dim: width of the input feature vector (1536 for Omnivore Swin-L).
         hidden_dim: width of the hidden layer (256 in the paper).
+        head: None: the input is one pooled feature per segment. `mean`, `attention` or `transformer`: the input
+            is the segment's window sequence (batch x windows x feature_dim, with a padding mask), pooled by that
+            temporal head (`ego2exo_hf.models.temporal`) before the hidden layer.
+        max_windows: with a head, the windows kept per segment (evenly spaced) when the data are loaded.
         context_window: K > 0: the input is each segment's features, then the mean of its K previous and K next
             segments' features in the same take and view (`ego2exo_hf.video.context`), 2 x feature_dim wide.
         hidden_init_std / hidden_init_bias: init of the hidden layer, N(0, 0.005) and 0.1 in the paper.
@@ -62,12 +67,16 @@ class FeatureClassifierConfig(PreTrainedConfig):
 
     feature_dim: int = FEATURE_DIM
     hidden_dim: int = 256
+    head: str | None = None
+    max_windows: int | None = None
     context_window: int = 0
     hidden_init_std: float = 0.005
     hidden_init_bias: float = 0.1
     classifier_init_std: float = 0.01
 
     def __post_init__(self, **kwargs):
+        if self.head is not None and self.head not in POOLING:
+            raise ValueError(f"unknown head {self.head!r}: choose one of {', '.join(POOLING)} (or None: pooled input)")
         if self.id2label is None and kwargs.get("num_labels") is None:
             self.id2label = dict(ID2LABEL)
             self.label2id = {name: i for i, name in self.id2label.items()}
@@ -78,8 +87,9 @@ class FeatureClassifier(PreTrainedModel):
     """Linear(feature_dim, 256) -> BatchNorm1d -> ReLU -> Linear(256, num_labels), with the paper's init.
     The batch norm's statistics span all processes when several train (`GlobalBatchNorm1d`).
 
-    `forward(features, labels=None)` takes pooled segment features (batch x feature_dim) and returns a
-    `SequenceClassifierOutput` with `logits` (and the cross-entropy `loss` when `labels` are given).
+    `forward(features, labels=None, mask=None)` takes pooled segment features (batch x feature_dim), or with
+    `config.head` window sequences (batch x windows x feature_dim) and their mask (batch x windows, True on real
+    windows), and returns a `SequenceClassifierOutput` with `logits` (and the cross-entropy `loss` with `labels`).
     """
 
     config_class = FeatureClassifierConfig
@@ -88,6 +98,7 @@ class FeatureClassifier(PreTrainedModel):
 
     def __init__(self, config: FeatureClassifierConfig):
         super().__init__(config)
+        self.pooling = build_pooling(config.head, config.feature_dim) if config.head else None
         self.hidden = nn.Linear(config.feature_dim * (2 if config.context_window else 1), config.hidden_dim)
         self.norm = GlobalBatchNorm1d(config.hidden_dim)
         self.activation = nn.ReLU()
@@ -112,8 +123,18 @@ class FeatureClassifier(PreTrainedModel):
                 init.zeros_(module.num_batches_tracked)
 
     def forward(
-        self, features: torch.Tensor, labels: torch.Tensor | None = None, output_hidden_states: bool = False, **kwargs
+        self,
+        features: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        output_hidden_states: bool = False,
+        **kwargs,
     ) -> SequenceClassifierOutput:
+        if (features.ndim == 3) != (self.pooling is not None):
+            expected = "(batch, windows, features)" if self.pooling is not None else "(batch, features)"
+            raise ValueError(f"features are {tuple(features.shape)}, this model takes {expected}")
+        if self.pooling is not None:
+            features = self.pooling(features, mask)
         if features.shape[-1] != self.hidden.in_features:
             raise ValueError(f"features are {features.shape[-1]}-d, expected {self.hidden.in_features}")
         hidden = self.activation(self.norm(self.hidden(features)))

@@ -118,8 +118,9 @@ class TransformerPooling(TemporalPooling):
     ):
         super().__init__(feature_dim)
         if num_layers < 1 or d_model % 2 or d_model % nhead:
-            raise ValueError(f"need num_layers >= 1 and an even d_model divisible by nhead, got {num_layers=}, "
-                             f"{d_model=}, {nhead=}")  # fmt: skip
+            raise ValueError(
+                f"need num_layers >= 1 and an even d_model divisible by nhead, got {num_layers=}, {d_model=}, {nhead=}"
+            )
         self.input = nn.Linear(feature_dim, d_model)
         layer = nn.TransformerEncoderLayer(
             d_model, nhead, dim_feedforward, dropout, activation="gelu", batch_first=True, norm_first=True

@@ -12,6 +12,7 @@ METHOD_NAMES = ("lagtran", "source_only", "target_supervised", "dann", "cdan", "
 UNSUPERVISED_METHODS = ("dann", "cdan", "mcc", "bnm", "mdd", "fixmatch")
 LEARNING_RATES = {"mdd": 0.0004}  # published defaults that differ from the paper's 0.003
 SELECTIONS = ("last", "source_val", "entropy", "snd", "dev", "target_val_oracle")
+HEADS = ("mean", "attention", "transformer")  # the classes live in models/temporal.py
 
 
 @dataclass
@@ -58,6 +59,13 @@ class VideoTrainingArguments:
     report_to: str = field(default="tensorboard", metadata={"help": "Trackers, comma-separated, or 'none'."})
     feature_dim: int = field(default=FEATURE_DIM, metadata={"help": "Input feature width (Omnivore: 1536)."})
     hidden_dim: int = field(default=256, metadata={"help": "Width of the hidden layer."})
+    config: Literal["pooled", "frames"] = field(
+        default="pooled", metadata={"help": "Input: pooled segment features, or the sequence of window features."}
+    )
+    head: Literal[HEADS] = field(default="mean", metadata={"help": "With --config frames: pooling over the windows."})
+    max_windows: int | None = field(
+        default=None, metadata={"help": "With --config frames: keep at most N evenly spaced windows per segment."}
+    )
     context_window: int = field(
         default=0, metadata={"help": "Also see the mean of the K previous and next segments of the take, same view."}
     )
@@ -71,11 +79,13 @@ class VideoTrainingArguments:
         check_choice("target", self.target, DOMAINS)
         check_choice("method", self.method, METHOD_NAMES)
         check_choice("selection", self.selection, SELECTIONS)
+        check_choice("config", self.config, ("pooled", "frames"))
+        check_choice("head", self.head, HEADS)
         if self.source == self.target:
             raise Ego2ExoError(f"--source and --target are both {self.source!r}: choose two different domains")
         check_positive(
             self, "num_iterations", "batch_size", "val_every", "checkpoint_every", "logging_steps", "eval_batch_size",
-            "save_total_limit", "feature_dim", "hidden_dim",
+            "save_total_limit", "feature_dim", "hidden_dim", "max_windows",
         )  # fmt: skip
         if self.learning_rate is None:
             self.learning_rate = LEARNING_RATES.get(self.method, 0.003)
@@ -83,6 +93,10 @@ class VideoTrainingArguments:
             check_positive(self, name, minimum=1e-12)
         for name in ("momentum", "weight_decay", "lr_gamma", "lr_power", "context_window"):
             check_positive(self, name, minimum=0)
+        if self.config == "pooled" and (self.head != "mean" or self.max_windows is not None):
+            raise Ego2ExoError("--head and --max_windows apply to --config frames (the window sequence)")
+        if self.config == "frames" and self.context_window:
+            raise Ego2ExoError("--context_window applies to --config pooled (segment features), not frames")
         if self.method == "lagtran" and not self.pseudo_labels:
             raise Ego2ExoError("--method lagtran needs --pseudo_labels (the text stage writes them)")
         if self.cdan_entropy and self.method != "cdan":

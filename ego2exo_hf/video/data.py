@@ -1,4 +1,4 @@
-"""The video stage's data: the `pooled` splits of one direction as in-memory tensors, batches gathered by indexing."""
+"""The video stage's data: the splits of one direction as in-memory tensors, batches gathered by indexing."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,18 +68,24 @@ def split_tensors(dataset, split: str, file, feature_dim: int, context_window: i
 
 
 def load_video_data(args, target_labels: str | None) -> VideoData:
-    """Load the `pooled` splits of `args.source -> args.target` into memory. `target_labels`: "pseudo" (read from
+    """Load the `pooled` (or with `--config frames` the padded window sequence) splits of `args.source ->
+    args.target` into memory. `target_labels`: "pseudo" (read from
     `args.pseudo_labels`, aligned on segment ids), "true" (the split's own labels), "unlabelled" (rows without
     labels) or None (no target rows)."""
     from ..data import load_ego2exo  # building the dataset pulls in the whole data layer
+    from .sequences import sequence_tensors
 
-    splits = load_ego2exo(args.data_dir, "pooled", cache_dir=args.cache_dir)
+    splits = load_ego2exo(args.data_dir, args.config, cache_dir=args.cache_dir)
     metadata = Path(args.data_dir) / "ego2exo.json"
     pools = {}
     for role, domain in (("source", args.source), ("target", args.target)):
         for part in ("train", "val"):
             name = split_name(domain, part)
-            pools[f"{role}_{part}"] = split_tensors(splits[name], name, metadata, args.feature_dim, args.context_window)
+            if args.config == "frames":
+                pool = sequence_tensors(splits[name], name, metadata, args.feature_dim, args.max_windows)
+            else:
+                pool = split_tensors(splits[name], name, metadata, args.feature_dim, args.context_window)
+            pools[f"{role}_{part}"] = pool
     if target_labels == "pseudo":
         path, target_split = Path(args.pseudo_labels), split_name(args.target, "train")
         labels = align_pseudo_labels(

@@ -7,7 +7,8 @@
 (a) the floor: a bare loop over the same in-memory tensors, same model, optimiser, schedule and batch
     (64 + 64, source and target forwarded separately), indices from `torch.randint`;
 (b) the original's data path: a 4-worker `DataLoader` per domain whose `__getitem__` `torch.load`s the
-    segment's whole take feature file and averages its rows.
+    segment's whole take feature file and averages its rows;
+(c) with `--methods` / `--heads`: the same loop for other methods, and on window sequences through each head.
 Prints one JSON object on the last line.
 """
 
@@ -95,6 +96,8 @@ def main():
     parser.add_argument("--per_sample_iterations", type=int, default=20, help="iterations of (b)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: 2-core box)")
     parser.add_argument("--methods", nargs="*", default=[], help="also time these methods' loops (vs lagtran)")
+    parser.add_argument("--heads", nargs="*", default=[], help="also time --config frames with these heads (vs mean)")
+    parser.add_argument("--max_windows", type=int, default=None, help="--max_windows of the --heads runs")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
 
@@ -118,6 +121,12 @@ def main():
         name: train_video.main(replace(args, method=name, output_dir=str(work / name)))["train_ms_per_iteration"]
         for name in opts.methods
     }
+    heads = {  # lagtran on the window sequences through each temporal head
+        name: train_video.main(
+            replace(args, config="frames", head=name, max_windows=opts.max_windows, output_dir=str(work / name))
+        )["train_ms_per_iteration"]
+        for name in opts.heads
+    }
     print(json.dumps({
         "scale": opts.scale if not opts.data_dir else str(data_dir),
         "train_segments": {"exo": len(splits["exo_train"]), "ego": len(splits["ego_train"])},
@@ -131,6 +140,10 @@ def main():
         "speedup_vs_per_sample_load": round(per_sample / loop, 1),
         "methods_ms_per_iter": {name: round(ms, 3) for name, ms in methods.items()},
         "methods_ratio_vs_lagtran": {name: round(ms / loop, 2) for name, ms in methods.items()},
+        "max_windows": opts.max_windows,
+        "heads_ms_per_iter": {name: round(ms, 3) for name, ms in heads.items()},
+        "heads_ratio_vs_mean": {name: round(ms / heads["mean"], 2) for name, ms in heads.items() if "mean" in heads},
+        "heads_ratio_vs_pooled": {name: round(ms / loop, 2) for name, ms in heads.items()},
     }))  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "data"))
 from test_data import _fit_probe  # noqa: E402  (the same probe as the test at tiny scale)
 
 from ego2exo_hf import load_ego2exo  # noqa: E402

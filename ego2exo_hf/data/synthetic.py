@@ -1,10 +1,12 @@
 """A synthetic stand-in for Ego2Exo, written in exactly the official layout (`ego2exo.json` + `.pt` files).
 
-Deterministic from the seed. Captions are atomic action descriptions built from class-specific and
-shared kitchen vocabulary (informative, not trivial). Features carry a class signal in a low-dimensional
-subspace, a strong ego/exo shift (the exo view of a keystep partly resembles the ego view of another one),
-a per take-and-camera nuisance and per-window noise, so a classifier trained on one view transfers badly
-to the other while captions transfer well: the situation LaGTran is made for.
+Deterministic from the seed. Takes follow a recipe order: each take's keysteps are drawn from a chain fitted to
+the real train takes (first keystep, keystep-to-keystep transitions, hence the real class frequencies).
+Captions are atomic action descriptions built from class-specific and shared kitchen vocabulary (informative,
+not trivial). Features carry a class signal in a low-dimensional subspace, a strong ego/exo shift (the exo view
+of a keystep partly resembles the ego view of another one), a per take-and-camera nuisance and per-window
+noise, so a classifier trained on one view transfers badly to the other while captions transfer well: the
+situation LaGTran is made for.
 """
 
 import json
@@ -29,10 +31,19 @@ class Scale:
     take_minutes: tuple[float, float]
     class_weight_power: float  # < 1 flattens the real class imbalance (small scales keep every class)
 
+    def keystep_chain(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first, transitions): the probabilities of a take's first keystep and of each next keystep given the
+        current one, from the real counts (+ 0.5 each, so every keystep stays reachable). Transitions into keystep j
+        are weighted by count_j ** (class_weight_power - 1): 1 keeps the real frequencies, less flattens them."""
+        weight = np.asarray(REAL_CLASS_COUNTS, dtype=float) ** (self.class_weight_power - 1)
+        first = (np.asarray(REAL_FIRST_KEYSTEPS) + 0.5) * weight
+        transitions = (np.asarray(REAL_TRANSITIONS) + 0.5) * weight
+        return first / first.sum(), transitions / transitions.sum(axis=1, keepdims=True)
+
 
 SCALES = {
-    "tiny": Scale(200, 72, 8, 3, (1.0, 2.0), 0.3),
-    "demo": Scale(1180, 410, 40, 14, (2.0, 4.0), 0.6),
+    "tiny": Scale(200, 72, 20, 8, (0.5, 1.0), 0.6),
+    "demo": Scale(1180, 410, 40, 14, (2.0, 4.0), 0.8),
     "full": Scale(9086, 3168, 249, 88, (5.0, 20.0), 1.0),
 }
 EXO_TRAIN_SHARE = 4986 / 9086  # official share of exo among train segments (4986 exo / 4100 ego)
@@ -64,6 +75,41 @@ REAL_CLASS_COUNTS = [
     5,
     143,
 ]
+
+# The keystep order of the real takes, as a first-order chain: REAL_TRANSITIONS[i][j] counts the times keystep j
+# follows keystep i in a real train take (consecutive segments by segment_index, ego and exo segments together:
+# 8838 pairs in 248 takes), REAL_FIRST_KEYSTEPS[j] the takes that start with j. Derived from the real train labels
+# (../shared/data: caption files + take list) by `python benchmarks/real_take_structure.py`, which also compares
+# a synthetic copy with them. 36 % of real transitions stay on the same keystep; a take has ~6 distinct keysteps.
+# fmt: off
+REAL_FIRST_KEYSTEPS = [19, 1, 19, 0, 0, 0, 19, 3, 0, 0, 85, 0, 3, 8, 0, 19, 0, 0, 2, 4, 0, 64, 0, 2]
+REAL_TRANSITIONS = [
+    [269, 4, 92, 12, 1, 7, 29, 45, 1, 45, 128, 0, 5, 28, 1, 52, 10, 11, 24, 136, 0, 178, 0, 17],
+    [4, 36, 7, 0, 0, 2, 0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 4, 0, 0],
+    [103, 2, 306, 89, 0, 9, 30, 0, 0, 0, 105, 0, 1, 0, 1, 0, 0, 30, 2, 69, 2, 84, 0, 33],
+    [46, 0, 50, 53, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 45, 0, 0],
+    [1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [13, 4, 3, 0, 0, 16, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0],
+    [37, 0, 19, 0, 0, 0, 175, 0, 0, 0, 63, 0, 0, 0, 0, 0, 0, 0, 2, 146, 1, 51, 0, 0],
+    [38, 0, 0, 0, 0, 0, 0, 213, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 14, 0, 0, 13, 0, 0],
+    [1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [59, 0, 0, 0, 0, 0, 0, 0, 0, 235, 25, 0, 17, 52, 0, 0, 7, 0, 15, 0, 0, 42, 0, 0],
+    [90, 10, 111, 19, 1, 2, 71, 24, 1, 33, 122, 0, 3, 32, 2, 46, 12, 15, 49, 159, 2, 149, 4, 7],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 7, 0, 0, 0, 0],
+    [1, 0, 0, 0, 0, 0, 0, 0, 0, 17, 9, 0, 7, 6, 0, 0, 5, 1, 0, 0, 0, 27, 0, 0],
+    [23, 0, 0, 0, 0, 0, 0, 0, 0, 57, 30, 0, 13, 164, 0, 0, 4, 0, 2, 0, 0, 33, 0, 0],
+    [1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 36, 0, 0, 0, 0, 268, 0, 0, 26, 0, 0, 32, 0, 0],
+    [25, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 0, 5, 7, 0, 0, 23, 0, 2, 0, 0, 15, 0, 0],
+    [15, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 6, 0, 0, 0, 0, 74, 3, 0, 0, 22, 0, 15],
+    [57, 0, 6, 0, 0, 1, 4, 6, 0, 1, 20, 5, 1, 2, 0, 12, 3, 1, 39, 38, 0, 18, 0, 0],
+    [215, 0, 42, 0, 0, 0, 106, 0, 0, 0, 133, 8, 0, 0, 0, 0, 0, 0, 101, 936, 1, 179, 0, 0],
+    [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0],
+    [59, 3, 184, 60, 1, 9, 64, 11, 0, 62, 146, 0, 12, 29, 0, 34, 25, 14, 12, 244, 0, 179, 0, 17],
+    [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 1, 0],
+    [18, 0, 17, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 29, 0, 52],
+]
+# fmt: on
 
 EGO_CAMERAS = ("aria01_rgb", "gp05_0")
 EXO_CAMERAS = ("cam01", "cam02", "cam03", "cam04", "gp01", "gp02", "gp03", "gp04", "gp06")
@@ -262,22 +308,19 @@ def _split_counts(total: int, parts: int, rng) -> np.ndarray:
     return counts
 
 
-def _make_take(rng, n_segments: int, minutes: tuple[float, float], class_p) -> dict:
+def _make_take(rng, n_segments: int, minutes: tuple[float, float], chain) -> dict:
+    """One take: `n_segments` keysteps in a recipe order drawn from `chain` (`Scale.keystep_chain`), with times."""
     duration = float(rng.uniform(*minutes)) * 60
     lengths = rng.lognormal(0.0, 0.5, n_segments)
     gaps = rng.uniform(0.2, 1.0, n_segments + 1)
     scale = duration / (lengths.sum() + gaps.sum())
-    t, segments = gaps[0] * scale, []
+    first, transitions = chain
+    t, segments, label = gaps[0] * scale, [], int(rng.choice(NUM_CLASSES, p=first))
     for i in range(n_segments):
+        if i:
+            label = int(rng.choice(NUM_CLASSES, p=transitions[label]))
         start, end = t, t + lengths[i] * scale
-        segments.append(
-            {
-                "index": i,
-                "start": round(start, 3),
-                "end": round(end, 3),
-                "label": int(rng.choice(NUM_CLASSES, p=class_p)),
-            }
-        )
+        segments.append({"index": i, "start": round(start, 3), "end": round(end, 3), "label": label})
         t = end + gaps[i + 1] * scale
     uid = "".join(rng.choice(list("0123456789abcdef"), 32))
     take_uid = f"{uid[:8]}-{uid[8:12]}-{uid[12:16]}-{uid[16:20]}-{uid[20:]}"
@@ -344,16 +387,15 @@ def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0, overwrite: bool
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
     cfg = SCALES[scale]
     rng = np.random.default_rng(seed)
-    class_p = np.asarray(REAL_CLASS_COUNTS, dtype=float) ** cfg.class_weight_power
-    class_p /= class_p.sum()
+    chain = cfg.keystep_chain()
     captions = _CaptionWriter(np.random.default_rng([seed, 1]))
     features = _FeatureModel(np.random.default_rng([seed, 2]))
     splits = {name: _empty_split() for name in ("exo_train", "exo_val", "ego_train", "ego_val")}
     train_takes = [
-        _make_take(rng, n, cfg.take_minutes, class_p) for n in _split_counts(cfg.train_segments, cfg.train_takes, rng)
+        _make_take(rng, n, cfg.take_minutes, chain) for n in _split_counts(cfg.train_segments, cfg.train_takes, rng)
     ]
     val_takes = [
-        _make_take(rng, n, cfg.take_minutes, class_p) for n in _split_counts(cfg.val_segments, cfg.val_takes, rng)
+        _make_take(rng, n, cfg.take_minutes, chain) for n in _split_counts(cfg.val_segments, cfg.val_takes, rng)
     ]
 
     # Train segments go to exactly one view (~55 % exo, official totals), val segments to both.

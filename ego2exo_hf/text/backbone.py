@@ -59,17 +59,31 @@ def resolve_checkpoint(name_or_path: str, cache_dir=None) -> str:
 def load_text_model(path: str, cache_dir=None, attn_implementation: str | None = None):
     """Tokenizer and 24-class `AutoModelForSequenceClassification` (a fresh head for a base model)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # transformers' load-report table: replaced by the one line below
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, cache_dir=cache_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(
+        model, info = AutoModelForSequenceClassification.from_pretrained(
             path,
             num_labels=NUM_CLASSES,
             id2label=ID2LABEL,
             label2id=LABEL2ID,
             cache_dir=cache_dir,
             attn_implementation=attn_implementation,
+            output_loading_info=True,
         )
     except (OSError, ValueError) as err:
         raise Ego2ExoError(f"cannot load model {path!r}: {_first_line(err)}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    new = sorted(info["missing_keys"])
+    unexpected = sorted(info["unexpected_keys"])
+    if any(not key.startswith("classifier.") for key in new):
+        logger.warning("%s: newly initialised weights beyond the classifier head: %s", path, ", ".join(new))
+    elif new:
+        logger.info("%s: a new %d-class head (%s)", path, NUM_CLASSES, ", ".join(new))
+    if unexpected:
+        logger.info("%s: checkpoint weights the classifier does not use: %s", path, ", ".join(unexpected))
     return tokenizer, model

@@ -215,6 +215,16 @@ def test_balanced_sampler_draws_classes_uniformly():
     assert sqrt_balanced[0] / len(labels) == pytest.approx(np.sqrt(800) / np.sqrt([800, 150, 40, 9, 1]).sum(), abs=0.04)
 
 
+def test_a_new_head_is_one_log_line_not_a_load_report(tiny_bert, capfd, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="ego2exo_hf"):
+        _, model = load_text_model(str(tiny_bert))
+    assert model.config.num_labels == NUM_CLASSES
+    assert "LOAD REPORT" not in "".join(capfd.readouterr()) + caplog.text
+    assert f"a new {NUM_CLASSES}-class head (classifier.bias, classifier.weight)" in caplog.text
+
+
 def test_trainer_sampler_switch(tiny_bert, tmp_path):
     from torch.utils.data import RandomSampler
 

@@ -5,7 +5,7 @@
 
 Reads the real labels of every train segment (`{ego,exo}_train.txt`) and the take list (`take_ids.txt` next to
 `--captions_dir`, or `--take_ids`), orders each take's segments by `segment_index` (both views together), and
-prints the counts that `ego2exo_hf/data/synthetic.py` holds as REAL_FIRST_KEYSTEPS and REAL_TRANSITIONS (and
+prints the counts that `ego2exo_hf/data/synthetic_recipe.py` holds as REAL_FIRST_KEYSTEPS and REAL_TRANSITIONS (and
 whether they still equal them). With `--data_dir` (a synthetic or real copy) it measures the same statistics on
 that copy's train splits. Prints one JSON object on the last line.
 """
@@ -20,7 +20,7 @@ import numpy as np
 from text_real_captions import read_captions, read_take_ids
 
 from ego2exo_hf.constants import NUM_CLASSES
-from ego2exo_hf.data import synthetic
+from ego2exo_hf.data import synthetic_recipe
 from ego2exo_hf.data.official import locate_segments
 
 
@@ -84,8 +84,8 @@ def main():
     print("REAL_TRANSITIONS =", json.dumps(real["transitions"].tolist()))
     result = {
         "real": real["summary"],
-        "constants_match": real["first"].tolist() == synthetic.REAL_FIRST_KEYSTEPS
-        and real["transitions"].tolist() == synthetic.REAL_TRANSITIONS,
+        "constants_match": real["first"].tolist() == synthetic_recipe.REAL_FIRST_KEYSTEPS
+        and real["transitions"].tolist() == synthetic_recipe.REAL_TRANSITIONS,
     }
     if args.data_dir:
         result["copy"] = structure(take_sequences(copy_rows(args.data_dir)))["summary"]

@@ -21,12 +21,12 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
 
         if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
+        from torch.distributed._functional_collectives import all_reduce
 
-        # Sums over the global batch; the autograd-aware all_reduce sends gradients back through them, as
-        # SyncBatchNorm's backward does.
+        # Sums over the global batch; the functional all_reduce is autograd-aware and sends gradients back through
+        # them, as SyncBatchNorm's backward does.
         count = torch.full((1,), x.shape[0], dtype=x.dtype, device=x.device)
-        totals = all_reduce(torch.cat([x.sum(0), (x * x).sum(0), count]))
+        totals = all_reduce(torch.cat([x.sum(0), (x * x).sum(0), count]), "sum", dist.group.WORLD)
         width = x.shape[1]
         n = totals[-1]
         mean = totals[:width] / n

@@ -17,10 +17,11 @@ def test_import_pulls_in_no_heavy_library():
 
 
 def test_auto_classes_load_a_feature_classifier_after_a_plain_import(tmp_path):
-    run(f"from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig\n"
-        f"FeatureClassifier(FeatureClassifierConfig()).save_pretrained({str(tmp_path)!r})")  # fmt: skip
+    from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+
+    FeatureClassifier(FeatureClassifierConfig()).save_pretrained(tmp_path)
+    folder = repr(str(tmp_path))
     code = (f"import ego2exo_hf\nfrom transformers import AutoConfig, AutoModel\n"
-            f"print(type(AutoModel.from_pretrained({str(tmp_path)!r})).__name__, "
-            f"type(AutoConfig.from_pretrained({str(tmp_path)!r})).__name__)")  # fmt: skip
-    assert run(code) == "FeatureClassifier FeatureClassifierConfig"
-    assert run("import ego2exo_hf\nprint(ego2exo_hf.FeatureClassifier.__name__)") == "FeatureClassifier"
+            f"print(type(AutoModel.from_pretrained({folder})).__name__, "
+            f"type(AutoConfig.from_pretrained({folder})).__name__, ego2exo_hf.FeatureClassifier.__name__)")  # fmt: skip
+    assert run(code) == "FeatureClassifier FeatureClassifierConfig FeatureClassifier"

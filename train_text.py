@@ -25,7 +25,7 @@ def make_parser(prog: str | None = None) -> ArgumentParser:
     from ego2exo_hf.text.config import DataArguments, ModelArguments, TextTrainingArguments
 
     dataclass_types = (ModelArguments, DataArguments, TextTrainingArguments)
-    epilog = "Every other transformers.TrainingArguments option is accepted too (e.g. --gradient_checkpointing true)."
+    epilog = "Every other transformers.TrainingArguments option is accepted too (e.g. --activation_checkpointing true)."
     return ArgumentParser(dataclass_types, prog=prog, description=__doc__.split("\n\n")[0], epilog=epilog)
 
 

@@ -77,7 +77,7 @@ def _trainer(default, help: str):
 @dataclass
 class TextTrainingArguments:
     """The text stage's own training options, and the `TrainingArguments` options it sets other defaults for.
-    Every other `TrainingArguments` option is accepted too (`--gradient_checkpointing true`, ...) and passed on."""
+    Every other `TrainingArguments` option is accepted too (`--activation_checkpointing true`, ...) and passed on."""
 
     output_dir: str = field(default=None, metadata={"help": "Where the pseudo-labeller, labels and card go."})
     overwrite: bool = field(

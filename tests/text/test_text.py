@@ -246,7 +246,8 @@ def test_every_phase_has_a_named_progress_bar(tiny_bert, tmp_path, capsys):
     dataset = datasets.Dataset.from_dict({"text_caption": ["a b", "c"] * 8, "label": [0, 1] * 8})
     dataset = tokenize(dataset, tokenizer, max_length=16)
     args = TrainingArguments(output_dir=str(tmp_path), report_to="none", save_strategy="no", max_steps=2,
-                             per_device_train_batch_size=4, eval_strategy="steps", eval_steps=2)  # fmt: skip
+                             per_device_train_batch_size=4, eval_strategy="steps", eval_steps=2,
+                             dataloader_pin_memory=False)  # fmt: skip
     trainer = CaptionTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dataset,
                              processing_class=tokenizer)  # fmt: skip
     fit_linear_probe(trainer, dataset, power=0.5, steps=2)
@@ -257,16 +258,16 @@ def test_every_phase_has_a_named_progress_bar(tiny_bert, tmp_path, capsys):
 
 
 def test_training_arguments_keep_the_stage_defaults_and_pass_other_options_through(tmp_path):
-    words = ["--data_dir", "d", "--output_dir", str(tmp_path), "--gradient_checkpointing", "true", "--max_steps", "5"]
+    words = ["--data_dir", "d", "--output_dir", str(tmp_path), "--activation_checkpointing", "true", "--max_steps", "5"]
     _, _, text_args, text_args.trainer_options = parse_args(train_text.make_parser(), words, trainer_options)
     training_args = text_args.training_arguments()
-    assert training_args.gradient_checkpointing is True and training_args.max_steps == 5
+    assert training_args.activation_checkpointing is True and training_args.max_steps == 5
     assert (training_args.learning_rate, training_args.per_device_train_batch_size) == (2e-4, 8)
     assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "top1"
     with pytest.raises(
-        Ego2ExoError, match="unknown option '--gradiant_checkpointing' \\(did you mean '--gradient_checkpointing'"
+        Ego2ExoError, match="unknown option '--activaton_checkpointing' \\(did you mean '--activation_checkpointing'"
     ):
-        parse_args(train_text.make_parser(), [*words[:4], "--gradiant_checkpointing", "true"], trainer_options)
+        parse_args(train_text.make_parser(), [*words[:4], "--activaton_checkpointing", "true"], trainer_options)
     path = tmp_path / "args.yaml"
     path.write_text(f"data_dir: d\noutput_dir: {tmp_path}\nlearning_rat: 0.1\n")
     with pytest.raises(Ego2ExoError, match="unknown argument 'learning_rat' \\(did you mean 'learning_rate'"):

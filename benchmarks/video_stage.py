@@ -8,6 +8,7 @@
     (64 + 64, source and target forwarded separately), indices from `torch.randint`;
 (b) the original's data path: a 4-worker `DataLoader` per domain whose `__getitem__` `torch.load`s the
     segment's whole take feature file and averages its rows;
+(1) and (a) run `--repeats` times, alternated; the figures are medians (the ratio: of the paired ratios).
 (c) with `--methods` / `--heads`: the same loop for other methods, and on window sequences through each head.
 Prints one JSON object on the last line.
 """
@@ -15,6 +16,7 @@ Prints one JSON object on the last line.
 import argparse
 import itertools
 import json
+import statistics
 import tempfile
 import time
 from dataclasses import replace
@@ -93,6 +95,7 @@ def main():
     parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "full"])
     parser.add_argument("--data_dir", help="existing copy to use instead of writing synthetic data")
     parser.add_argument("--iterations", type=int, default=2000, help="iterations of the loop and of (a)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternated runs of the loop and of (a); medians")
     parser.add_argument("--per_sample_iterations", type=int, default=20, help="iterations of (b)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: 2-core box)")
     parser.add_argument("--methods", nargs="*", default=[], help="also time these methods' loops (vs lagtran)")
@@ -109,13 +112,18 @@ def main():
         data_dir=str(data_dir), output_dir=str(work / "run"), source="exo", target="ego", pseudo_labels=str(pseudo),
         num_iterations=opts.iterations, val_every=10**9, checkpoint_every=10**9, logging_steps=100, report_to="none",
     )  # fmt: skip
-    loop = train_video.main(args)["train_ms_per_iteration"]
 
     def tensors(name):
         table = splits[name].with_format("torch", columns=["features", "label"])[:]
         return table["features"], table["label"]
 
-    bare = bare_loop_ms(args, tensors("exo_train"), tensors("ego_train"), opts.iterations, args.batch_size)
+    pairs = []  # (loop, bare), alternated: a shared machine's speed drifts between runs
+    for repeat in range(opts.repeats):
+        bare = bare_loop_ms(args, tensors("exo_train"), tensors("ego_train"), opts.iterations, args.batch_size)
+        run = replace(args, output_dir=str(work / f"run{repeat}"))
+        pairs.append((train_video.main(run)["train_ms_per_iteration"], bare))
+    loop, bare = (statistics.median(values) for values in zip(*pairs))
+    ratios = [ours / floor for ours, floor in pairs]
     per_sample = per_sample_ms(args, data_dir, splits, opts.per_sample_iterations, args.batch_size)
     methods = {  # the same loop, another method (validation and checkpoints excluded from the timing)
         name: train_video.main(replace(args, method=name, output_dir=str(work / name)))["train_ms_per_iteration"]
@@ -136,7 +144,8 @@ def main():
         "ms_per_iter": round(loop, 3),
         "bare_ms_per_iter": round(bare, 3),
         "per_sample_load_ms_per_iter": round(per_sample, 1),
-        "ratio_vs_bare": round(loop / bare, 3),
+        "ratio_vs_bare": round(statistics.median(ratios), 3),  # median of the paired ratios
+        "ratios_vs_bare": [round(r, 3) for r in ratios],
         "speedup_vs_per_sample_load": round(per_sample / loop, 1),
         "methods_ms_per_iter": {name: round(ms, 3) for name, ms in methods.items()},
         "methods_ratio_vs_lagtran": {name: round(ms / loop, 2) for name, ms in methods.items()},

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import pickle
+import warnings
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -246,7 +247,9 @@ def load_feature_file(path, *, split=None, segment_id=None) -> torch.Tensor:
     if not Path(path).is_file():
         raise Ego2ExoError(f"{loc}: feature file missing (run `ego2exo download` or `ego2exo verify`)")
     try:
-        tensor = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a file pickled by hand warns about its protocol: our error line says enough
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            tensor = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise Ego2ExoError(f"{loc}: unsafe or corrupt file refused (only tensors are loaded)") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as err:

@@ -117,9 +117,10 @@ def main():
         table = splits[name].with_format("torch", columns=["features", "label"])[:]
         return table["features"], table["label"]
 
+    source, target = tensors("exo_train"), tensors("ego_train")
     pairs = []  # (loop, bare), alternated: a shared machine's speed drifts between runs
     for repeat in range(opts.repeats):
-        bare = bare_loop_ms(args, tensors("exo_train"), tensors("ego_train"), opts.iterations, args.batch_size)
+        bare = bare_loop_ms(args, source, target, opts.iterations, args.batch_size)
         run = replace(args, output_dir=str(work / f"run{repeat}"))
         pairs.append((train_video.main(run)["train_ms_per_iteration"], bare))
     loop, bare = (statistics.median(values) for values in zip(*pairs))

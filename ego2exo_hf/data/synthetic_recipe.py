@@ -1,32 +1,10 @@
 """The numbers and words the synthetic Ego2Exo is built from: real class and take statistics, caption vocabulary."""
 
 # Relative class frequencies of the real train splits (ego + exo counts), in class-id order.
-REAL_CLASS_COUNTS = [
-    1159,
-    61,
-    874,
-    233,
-    6,
-    47,
-    498,
-    303,
-    6,
-    455,
-    968,
-    13,
-    73,
-    328,
-    11,
-    432,
-    89,
-    166,
-    299,
-    1743,
-    6,
-    1168,
-    5,
-    143,
-]
+# fmt: off
+REAL_CLASS_COUNTS = [1159, 61, 874, 233, 6, 47, 498, 303, 6, 455, 968, 13,
+                     73, 328, 11, 432, 89, 166, 299, 1743, 6, 1168, 5, 143]
+# fmt: on
 
 # The keystep order of the real takes, as a first-order chain: REAL_TRANSITIONS[i][j] counts the times keystep j
 # follows keystep i in a real train take (consecutive segments by segment_index, ego and exo segments together:

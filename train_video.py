@@ -94,7 +94,8 @@ def main(argv=None, prog: str | None = None) -> dict:
         seed=args.seed,
         start=start,
         num_shards=processes,
-    )  # every iteration: batch_size class-balanced source rows (+ batch_size target rows)
+        class_balanced=args.source_sampling == "balanced",
+    )  # every iteration: batch_size (class-balanced) source rows (+ batch_size target rows)
     train_rows = type(data.source_train).concatenate(sources)  # a FeaturePool, or a SequencePool with frames
     train_loader = DataLoader(train_rows, batch_sampler=sampler, collate_fn=whole_batch,
                               generator=torch.Generator())  # its own: no draw from the global RNG (dropout, resume)
@@ -129,8 +130,7 @@ def main(argv=None, prog: str | None = None) -> dict:
 
     def training_step(batch) -> tuple:
         """One optimisation step on this process's share of a paired batch."""
-        source, target = method.split(batch)
-        loss = method.loss(model, source, target, iteration)
+        loss = method.loss(model, batch, iteration)
         if not torch.isfinite(loss):
             raise Ego2ExoError(
                 f"the training loss became {loss.item()} at iteration {iteration}: check the features "
@@ -140,7 +140,7 @@ def main(argv=None, prog: str | None = None) -> dict:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        return loss.detach(), source, target
+        return loss.detach(), *method.split(batch)
 
     def validate() -> dict:
         return {name: evaluate_split(model, loader, accelerator, metric) for name, loader in val_loaders.items()}

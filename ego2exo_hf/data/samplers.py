@@ -34,17 +34,17 @@ class ShuffledStream:
     like `DataLoader(shuffle=True)`, but addressable by batch number.
     """
 
-    def __init__(self, n: int, seed: int):
+    def __init__(self, n: int, seed: int, stream: int = 1):
         if n <= 0:
             raise ValueError("cannot sample from an empty split")
-        self.n, self.seed = n, seed
+        self.n, self.seed, self.stream = n, seed, stream
         self._cache: dict[int, torch.Tensor] = {}
 
     def _epoch(self, epoch: int) -> torch.Tensor:
         if epoch not in self._cache:
             if len(self._cache) > 4:
                 self._cache.clear()
-            self._cache[epoch] = torch.randperm(self.n, generator=generator_for(self.seed, epoch, stream=1))
+            self._cache[epoch] = torch.randperm(self.n, generator=generator_for(self.seed, epoch, stream=self.stream))
         return self._cache[epoch]
 
     def batch(self, index: int, size: int) -> torch.Tensor:
@@ -56,8 +56,9 @@ class ShuffledStream:
 
 
 class PairedBatchSampler:
-    """Index batches for domain-adaptation training: `batch_size` class-balanced source examples plus
-    `batch_size` target examples (shuffled epochs) per iteration, over a pool `[source rows; target rows]`.
+    """Index batches for domain-adaptation training: `batch_size` source examples, class-balanced (drawn with
+    weights 1 / class count) or, with `class_balanced=False`, in shuffled epochs, plus `batch_size` target
+    examples (shuffled epochs) per iteration, over a pool `[source rows; target rows]`.
 
     Each global batch is laid out in `num_shards` contiguous blocks, each holding its share of source then
     target rows, so that `accelerate`'s `split_batches=True` gives every process `batch_size / num_shards`
@@ -76,6 +77,7 @@ class PairedBatchSampler:
         start: int = 0,
         num_shards: int = 1,
         num_classes: int = NUM_CLASSES,
+        class_balanced: bool = True,
     ):
         if batch_size % num_shards:
             raise ValueError(f"batch_size {batch_size} is not divisible by the {num_shards} processes")
@@ -85,6 +87,7 @@ class PairedBatchSampler:
         self.batch_size = batch_size * (2 if num_target else 1)  # read by accelerate's BatchSamplerShard
         self.num_iterations, self.seed, self.start = num_iterations, seed, start
         self.target_stream = ShuffledStream(num_target, seed) if num_target else None
+        self.source_stream = None if class_balanced else ShuffledStream(self.num_source, seed, stream=2)
 
     def __len__(self) -> int:
         return max(self.num_iterations - self.start, 0)
@@ -92,7 +95,10 @@ class PairedBatchSampler:
     def batch(self, iteration: int) -> torch.Tensor:
         """The pool indices of one iteration's global batch."""
         gen = generator_for(self.seed, iteration)
-        source = torch.multinomial(self.source_weights, self.per_domain, replacement=True, generator=gen)
+        if self.source_stream is None:
+            source = torch.multinomial(self.source_weights, self.per_domain, replacement=True, generator=gen)
+        else:
+            source = self.source_stream.batch(iteration, self.per_domain)
         blocks = [source.view(self.num_shards, -1)]
         if self.target_stream is not None:
             target = self.target_stream.batch(iteration, self.per_domain) + self.num_source

@@ -2,7 +2,8 @@
 
 Shapes: `features` (batch x hidden) are the classifier's hidden layer, `logits` (batch x classes). Every loss is a
 scalar to *add* to the source cross-entropy. The adversarial ones (DANN, CDAN, MDD) reach their extra module
-through a gradient-reversal layer, so one optimiser step trains both sides of the min-max game.
+through a gradient-reversal layer, so one optimiser step trains both sides of the min-max game. Each follows a
+reference implementation, named in its docstring; docs/video_stage.md has the table of references and settings.
 """
 
 import math
@@ -10,6 +11,9 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+RANDOMIZED_ABOVE = 4096  # CDAN: the multilinear map is randomized when features x classes exceeds this
+RANDOMIZED_DIM = 1024
 
 
 class _GradientReversal(torch.autograd.Function):
@@ -30,12 +34,13 @@ def reverse_gradient(x: torch.Tensor, coefficient: float = 1.0) -> torch.Tensor:
 
 def grl_coefficient(iteration: int, high: float = 1.0, alpha: float = 10.0, max_iterations: int = 10000) -> float:
     """The reversal coefficient ramping from 0 to `high`: 2 high / (1 + exp(-alpha p)) - high, p = it / max_it
-    (Ganin et al., JMLR 2016, Sec. 5.2.2; the original's `calc_coeff`)."""
+    (Ganin et al., JMLR 2016, Sec. 5.2.2; `calc_coeff` of thuml/CDAN, tllib's `WarmStartGradientReverseLayer`)."""
     return 2.0 * high / (1.0 + math.exp(-alpha * iteration / max_iterations)) - high
 
 
 class DomainDiscriminator(nn.Sequential):
-    """The DANN/CDAN discriminator: in -> 1024 -> 1024 -> 1 logit (source = 1), ReLU and dropout 0.5 between."""
+    """The DANN/CDAN discriminator of thuml/CDAN (`AdversarialNetwork`): in -> 1024 -> 1024 -> 1 logit
+    (source = 1), ReLU and dropout 0.5 between, Xavier-normal weights and zero biases."""
 
     def __init__(self, in_features: int, hidden: int = 1024):
         super().__init__(
@@ -43,41 +48,79 @@ class DomainDiscriminator(nn.Sequential):
             nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(0.5),
             nn.Linear(hidden, 1),
         )  # fmt: skip
+        for layer in self:
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+
+class ConditionalDiscriminator(nn.Module):
+    """CDAN's discriminator on the multilinear map of features and predictions (Long et al., NeurIPS 2018, Eq. 4):
+    the outer product p (x) f, or, when `features x classes > randomized_above`, the randomized map
+    (R_f f) * (R_g p) / sqrt(d) with fixed N(0, 1) matrices R_f, R_g (Eq. 5; thuml/CDAN `RandomLayer`, d = 1024)."""
+
+    def __init__(self, features: int, classes: int, randomized_above: int = RANDOMIZED_ABOVE,
+                 randomized_dim: int = RANDOMIZED_DIM, hidden: int = 1024):  # fmt: skip
+        super().__init__()
+        self.randomized = features * classes > randomized_above
+        if self.randomized:
+            self.register_buffer("random_features", torch.randn(features, randomized_dim))
+            self.register_buffer("random_predictions", torch.randn(classes, randomized_dim))
+        self.discriminator = DomainDiscriminator(randomized_dim if self.randomized else features * classes, hidden)
+
+    def multilinear_map(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        if self.randomized:
+            dim = self.random_features.shape[1]
+            return (features @ self.random_features) * (probabilities @ self.random_predictions) / math.sqrt(dim)
+        return torch.bmm(probabilities.unsqueeze(2), features.unsqueeze(1)).flatten(1)  # row i: p_i (x) f_i
+
+    def forward(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(self.multilinear_map(features, probabilities))
 
 
 def entropy(probabilities: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy (nats) of each row."""
+    """Shannon entropy (nats) of each row, with the references' 1e-5 inside the log."""
     return -(probabilities * torch.log(probabilities + 1e-5)).sum(dim=1)
 
 
-def _domain_loss(domain_logits: torch.Tensor, num_source: int, weights: torch.Tensor | None = None) -> torch.Tensor:
+def _domain_labels(domain_logits: torch.Tensor, num_source: int) -> torch.Tensor:
     labels = torch.zeros_like(domain_logits)
     labels[:num_source] = 1.0
-    losses = F.binary_cross_entropy_with_logits(domain_logits, labels, reduction="none")
-    return losses.mean() if weights is None else (weights * losses).sum() / weights.sum()
+    return labels
 
 
 def dann_loss(discriminator, source_features, target_features, coefficient: float) -> torch.Tensor:
-    """DANN (Ganin et al., JMLR 2016, Eq. 9): the discriminator's cross-entropy on source vs target features,
-    reached through gradient reversal so that the features learn to confuse it."""
+    """DANN (Ganin et al., JMLR 2016, Eq. 9; thuml/CDAN `loss.DANN`): the discriminator's binary cross-entropy on
+    source (1) vs target (0) features, reached through gradient reversal so that the features learn to confuse it."""
     features = reverse_gradient(torch.cat([source_features, target_features]), coefficient)
-    return _domain_loss(discriminator(features).squeeze(1), len(source_features))
+    logits = discriminator(features).squeeze(1)
+    return F.binary_cross_entropy_with_logits(logits, _domain_labels(logits, len(source_features)))
 
 
-def cdan_loss(discriminator, source, target, coefficient: float, entropy_conditioning: bool = False) -> torch.Tensor:
-    """CDAN (Long et al., NeurIPS 2018, Eq. 7): DANN on the multilinear map features (x) softmax(logits), the
-    predictions detached. With `entropy_conditioning` (CDAN+E, Eq. 9) each row is weighted by 1 + exp(-H(p)).
+def cdan_loss(discriminator: ConditionalDiscriminator, source, target, coefficient: float,
+              entropy_conditioning: bool = False) -> torch.Tensor:  # fmt: skip
+    """CDAN (Long et al., NeurIPS 2018, Eq. 7; thuml/CDAN `loss.CDAN`): DANN on the multilinear map of features
+    and detached predictions. CDAN+E (`entropy_conditioning`, Eq. 9) weights row i by w_i = 1 + exp(-H(p_i)),
+    normalised within its own domain, and the entropy gets the reversed gradient too (as in the original code).
     `source`, `target`: (features, logits)."""
     features = torch.cat([source[0], target[0]])
-    probabilities = torch.cat([source[1], target[1]]).softmax(dim=1).detach()
-    joint = torch.bmm(probabilities.unsqueeze(2), features.unsqueeze(1)).flatten(1)
-    weights = 1.0 + torch.exp(-entropy(probabilities)) if entropy_conditioning else None
-    return _domain_loss(discriminator(reverse_gradient(joint, coefficient)).squeeze(1), len(source[0]), weights)
+    probabilities = torch.cat([source[1], target[1]]).softmax(dim=1)
+    logits = discriminator(reverse_gradient(features, coefficient), probabilities.detach()).squeeze(1)
+    labels = _domain_labels(logits, len(source[0]))
+    if not entropy_conditioning:
+        return F.binary_cross_entropy_with_logits(logits, labels)
+    weights = 1.0 + torch.exp(-reverse_gradient(entropy(probabilities), coefficient))
+    is_source = labels.bool()
+    totals = torch.where(is_source, weights[is_source].sum(), weights[~is_source].sum()).detach()
+    weights = weights / totals  # each domain's weights sum to 1 (the normalisers carry no gradient)
+    losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    return (weights * losses).sum() / weights.sum().detach()
 
 
 def mcc_loss(target_logits: torch.Tensor, temperature: float = 2.5) -> torch.Tensor:
-    """Minimum Class Confusion (Jin et al., ECCV 2020, Eqs. 1-6): the off-diagonal mass of the class-correlation
-    matrix of temperature-scaled target predictions, rows weighted by certainty and normalised."""
+    """Minimum Class Confusion (Jin et al., ECCV 2020, Eqs. 1-6; tllib `MinimumClassConfusionLoss`): the
+    off-diagonal mass of the class-correlation matrix of temperature-scaled target predictions, rows weighted by
+    certainty and normalised."""
     batch, classes = target_logits.shape
     probabilities = (target_logits / temperature).softmax(dim=1)
     weights = 1.0 + torch.exp(-entropy(probabilities).detach())
@@ -88,19 +131,21 @@ def mcc_loss(target_logits: torch.Tensor, temperature: float = 2.5) -> torch.Ten
 
 
 def bnm_loss(target_logits: torch.Tensor) -> torch.Tensor:
-    """Batch Nuclear-norm Maximisation (Cui et al., CVPR 2020, Eq. 7): minus the nuclear norm of the target
-    prediction matrix over the batch size (larger norm: predictions both confident and diverse)."""
-    return -torch.linalg.matrix_norm(target_logits.softmax(dim=1), ord="nuc") / len(target_logits)
+    """Batch Nuclear-norm Maximisation (Cui et al., CVPR 2020, Eq. 7; cuishuhao/BNM `train_image.py`): minus the
+    mean singular value of the target prediction matrix, i.e. -||A||_* / min(batch, classes)."""
+    return -torch.linalg.svdvals(target_logits.softmax(dim=1)).mean()
 
 
 def mdd_loss(source_logits, source_adversarial, target_logits, target_adversarial, margin: float = 4.0):
-    """Margin Disparity Discrepancy (Zhang et al., ICML 2019, Eq. 29), to minimise: margin x CE(f'(x_s), h_f(x_s))
-    - log(1 - softmax(f'(x_t))[h_f(x_t)]). The adversarial head f' sees the features through gradient reversal:
-    it agrees with the classifier on source and disagrees on target, the features undo the disagreement."""
+    """Margin Disparity Discrepancy (Zhang et al., ICML 2019, Eq. 29; tllib
+    `ClassificationMarginDisparityDiscrepancy`, negated as its example adds it), to minimise:
+    margin x CE(f'(x_s), h_f(x_s)) - log(min(1 - softmax(f'(x_t))[h_f(x_t)] + 1e-6, 1)). The adversarial head f'
+    sees the features through gradient reversal: it agrees with the classifier on source and disagrees on target,
+    the features undo the disagreement."""
     source_predictions, target_predictions = source_logits.argmax(dim=1), target_logits.argmax(dim=1)
     source_term = F.cross_entropy(source_adversarial, source_predictions)
     disagreement = 1.0 - target_adversarial.softmax(dim=1).gather(1, target_predictions.unsqueeze(1)).squeeze(1)
-    return margin * source_term - torch.log(disagreement.clamp(min=1e-6)).mean()
+    return margin * source_term - torch.log((disagreement + 1e-6).clamp(max=1.0)).mean()
 
 
 def perturb_features(features: torch.Tensor, noise: float = 0.1, drop: float = 0.2) -> torch.Tensor:
@@ -111,8 +156,9 @@ def perturb_features(features: torch.Tensor, noise: float = 0.1, drop: float = 0
 
 
 def fixmatch_loss(weak_logits: torch.Tensor, strong_logits: torch.Tensor, threshold: float = 0.9) -> torch.Tensor:
-    """FixMatch (Sohn et al., NeurIPS 2020, Eq. 4): cross-entropy of the strong view against the weak view's
-    prediction, counted only where that prediction's confidence reaches `threshold` (mean over all rows)."""
+    """FixMatch (Sohn et al., NeurIPS 2020, Eq. 4; google-research/fixmatch): cross-entropy of the strong view
+    against the weak view's prediction, counted only where that prediction's confidence reaches `threshold`
+    (mean over all rows)."""
     confidence, pseudo_labels = weak_logits.detach().softmax(dim=1).max(dim=1)
     mask = (confidence >= threshold).float()
     return (F.cross_entropy(strong_logits, pseudo_labels, reduction="none") * mask).mean()

@@ -20,6 +20,7 @@ BEST_MODEL_FILE = "best_model.safetensors"
 RESUME_KEYS = (
     "source", "target", "method", "batch_size", "learning_rate", "classifier_lr_multiplier", "momentum",
     "weight_decay", "lr_gamma", "lr_power", "seed", "selection", "feature_dim", "hidden_dim",
+    "cdan_entropy", "mdd_margin", "source_sampling",
 )  # fmt: skip
 
 

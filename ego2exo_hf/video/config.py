@@ -12,7 +12,8 @@ METHOD_NAMES = ("lagtran", "source_only", "target_supervised", "dann", "cdan", "
 UNSUPERVISED_METHODS = ("dann", "cdan", "mcc", "bnm", "mdd", "fixmatch")
 LEARNING_RATES = {"mdd": 0.0004}  # published defaults that differ from the paper's 0.003
 SELECTIONS = ("last", "source_val", "entropy", "snd", "dev", "target_val_oracle")
-HEADS = ("mean", "attention", "transformer")  # the classes live in models/temporal.py
+HEADS = ("mean", "attention", "transformer")
+SOURCE_SAMPLINGS = ("balanced", "natural")  # the classes live in models/temporal.py
 
 
 @dataclass
@@ -33,6 +34,10 @@ class VideoTrainingArguments:
         default=None, metadata={"help": "Target train pseudo-labels (lagtran; added to dann ... fixmatch)."}
     )
     cdan_entropy: bool = field(default=False, metadata={"help": "With --method cdan: entropy conditioning (CDAN+E)."})
+    mdd_margin: float = field(default=4.0, metadata={"help": "With --method mdd: the margin (tllib 4, LaGTran 2)."})
+    source_sampling: Literal[SOURCE_SAMPLINGS] = field(
+        default="balanced", metadata={"help": "Source rows: class-balanced (LaGTran's --cbs_source 1) or natural."}
+    )
     num_iterations: int = field(default=45001, metadata={"help": "Training iterations (paired batches)."})
     batch_size: int = field(default=64, metadata={"help": "Rows per domain per iteration, over all processes."})
     learning_rate: float | None = field(
@@ -81,6 +86,7 @@ class VideoTrainingArguments:
         check_choice("selection", self.selection, SELECTIONS)
         check_choice("config", self.config, ("pooled", "frames"))
         check_choice("head", self.head, HEADS)
+        check_choice("source_sampling", self.source_sampling, SOURCE_SAMPLINGS)
         if self.source == self.target:
             raise Ego2ExoError(f"--source and --target are both {self.source!r}: choose two different domains")
         check_positive(
@@ -89,7 +95,7 @@ class VideoTrainingArguments:
         )  # fmt: skip
         if self.learning_rate is None:
             self.learning_rate = LEARNING_RATES.get(self.method, 0.003)
-        for name in ("learning_rate", "classifier_lr_multiplier"):
+        for name in ("learning_rate", "classifier_lr_multiplier", "mdd_margin"):
             check_positive(self, name, minimum=1e-12)
         for name in ("momentum", "weight_decay", "lr_gamma", "lr_power", "context_window"):
             check_positive(self, name, minimum=0)
@@ -101,6 +107,8 @@ class VideoTrainingArguments:
             raise Ego2ExoError("--method lagtran needs --pseudo_labels (the text stage writes them)")
         if self.cdan_entropy and self.method != "cdan":
             raise Ego2ExoError("--cdan_entropy applies to --method cdan only")
+        if self.mdd_margin != 4.0 and self.method != "mdd":
+            raise Ego2ExoError("--mdd_margin applies to --method mdd only")
         if self.push_to_hub and not self.hub_model_id:
             raise Ego2ExoError("--push_to_hub needs --hub_model_id <user>/<name>")
 

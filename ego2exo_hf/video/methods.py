@@ -1,17 +1,34 @@
-"""Video-stage methods: each turns a source batch and a target batch into the loss of one optimisation step.
+"""Video-stage methods: each turns the process's share of a paired batch into the loss of one optimisation step.
 
 A method is a small object. `target_labels` says which labels the target rows carry ("pseudo": the text stage's,
-"true": the ground truth, "unlabelled": none, None: no target rows are drawn). `modules()` returns its extra
-trainable modules (a domain discriminator, an adversarial head): the script gives them their own optimiser group,
-passes them through `accelerator.prepare` and hands the prepared ones back with `attach`. Register a new method
-in `METHODS`. The losses themselves are in `adaptation.py`.
+"true": the ground truth, "unlabelled": none, None: no target rows are drawn). `joint_forward` says whether source
+and target rows go through the model in one call, as the method's reference trainer does (one BatchNorm
+statistic over both domains), or in two. `modules()` returns its extra trainable modules (a domain
+discriminator, an adversarial head): the script gives them their own optimiser group, passes them through
+`accelerator.prepare` and hands the prepared ones back with `attach`. Register a new method in `METHODS`. The
+losses themselves are in `adaptation.py`; docs/video_stage.md names each method's reference and settings.
 """
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..constants import NUM_CLASSES
 from . import adaptation
+
+
+@dataclass
+class DomainOutputs:
+    """One domain's rows of a forward pass: logits and, when the method reads it, the hidden layer."""
+
+    logits: torch.Tensor
+    features: torch.Tensor | None = None
+
+
+def _outputs(output, hidden: bool) -> DomainOutputs:
+    return DomainOutputs(output.logits, output.hidden_states[-1] if hidden else None)
 
 
 class VideoMethod:
@@ -19,7 +36,9 @@ class VideoMethod:
 
     name = "base"
     target_labels: str | None = None
+    joint_forward = True  # one model call on [source rows | target rows]
     needs_features = False  # whether `adaptation_loss` reads the hidden layer
+    reference = ""  # the reference trainer the forward scheme and the loss follow (docs/video_stage.md)
 
     def __init__(self, args=None):
         self.args = args
@@ -35,7 +54,7 @@ class VideoMethod:
         return self._modules
 
     def attach(self, prepared: list[nn.Module]) -> None:
-        """Use the modules as `accelerator.prepare` returned them (wrapped for several processes)."""
+        """Use the modules as `accelerate.prepare` returned them (wrapped for several processes)."""
         self._modules = list(prepared)
 
     @property
@@ -43,51 +62,78 @@ class VideoMethod:
         return self.target_labels is not None
 
     def split(self, batch: dict) -> tuple[dict, dict | None]:
-        """The process's share of a paired batch, `[source rows | target rows]`, as (source, target)."""
+        """The process's share of a paired batch, `[source rows | target rows]`, as (source, target) views."""
         if not self.uses_target:
             return batch, None
         halves = {key: value.chunk(2) for key, value in batch.items()}  # features, labels (and a window mask)
         return {k: v[0] for k, v in halves.items()}, {k: v[1] for k, v in halves.items()}
 
-    def loss(self, model, source: dict, target: dict | None, iteration: int = 0) -> torch.Tensor:
+    def forward(self, model, batch: dict, extra: torch.Tensor | None = None) -> list[DomainOutputs]:
+        """The model's outputs on the source rows, the target rows (if any) and `extra` rows (target-shaped rows
+        appended to the batch, e.g. FixMatch's strong view): one call with `joint_forward`, else one per domain."""
         hidden = self.needs_features
-        source_out = model(source["features"], labels=source["labels"], mask=source.get("mask"),
-                           output_hidden_states=hidden)  # fmt: skip
+        features, mask = batch["features"], batch.get("mask")
+        if not self.uses_target:
+            return [_outputs(model(features, mask=mask, output_hidden_states=hidden), hidden)]
+        source, target = self.split(batch)
+        parts = [source["features"], target["features"]] + ([] if extra is None else [extra])
+        masks = [source.get("mask"), target.get("mask")] + ([] if extra is None else [target.get("mask")])
+        if not self.joint_forward:
+            return [_outputs(model(x, mask=m, output_hidden_states=hidden), hidden) for x, m in zip(parts, masks)]
+        if extra is not None:
+            features = torch.cat(parts)
+            mask = None if mask is None else torch.cat(masks)
+        output = model(features, mask=mask, output_hidden_states=hidden)
+        sizes = [len(x) for x in parts]
+        logits = output.logits.split(sizes)
+        hidden_rows = output.hidden_states[-1].split(sizes) if hidden else [None] * len(sizes)
+        return [DomainOutputs(lg, h) for lg, h in zip(logits, hidden_rows)]
+
+    def loss(self, model, batch: dict, iteration: int = 1) -> torch.Tensor:
+        """The loss of one iteration (1, 2, ...) on the process's share of a paired batch."""
+        source, target = self.split(batch)
+        outputs = self.forward(model, batch)
+        loss = F.cross_entropy(outputs[0].logits, source["labels"])
         if target is None:
-            return source_out.loss
-        labelled = self.target_labels in ("pseudo", "true")
-        target_labels = target["labels"] if labelled else None
-        target_out = model(target["features"], labels=target_labels, mask=target.get("mask"),
-                           output_hidden_states=hidden)  # fmt: skip
-        loss = source_out.loss + target_out.loss if labelled else source_out.loss
-        extra = self.adaptation_loss(model, source_out, target_out, target, iteration)
+            return loss
+        if self.target_labels in ("pseudo", "true"):
+            loss = loss + F.cross_entropy(outputs[1].logits, target["labels"])
+        extra = self.adaptation_loss(model, outputs[0], outputs[1], target, iteration)
         return loss if extra is None else loss + extra
 
     def adaptation_loss(self, model, source_out, target_out, target: dict, iteration: int) -> torch.Tensor | None:
         """The method's own term on top of the cross-entropies (None: nothing)."""
         return None
 
+    def settings(self) -> dict:
+        """The method's hyper-parameters (documented in docs/video_stage.md, tested against the references)."""
+        return {"joint_forward": self.joint_forward}
+
 
 class SourceOnly(VideoMethod):
-    """Source cross-entropy alone: the no-adaptation baseline."""
+    """Source cross-entropy alone: the no-adaptation baseline (no target rows are drawn)."""
 
     name = "source_only"
+    reference = "LaGTran_ICML2024 src/trainer/feat_plain.py"
 
 
 class LaGTran(VideoMethod):
     """LaGTran (Kalluri et al., ICML 2024, Eq. 2): source cross-entropy plus cross-entropy on the target rows'
-    text-stage pseudo-labels. Source and target go through the model separately (per-domain BatchNorm statistics,
-    as in the original)."""
+    text-stage pseudo-labels, both domains in one forward as the original (`feat_lagtran.py`: `torch.cat`)."""
 
     name = "lagtran"
     target_labels = "pseudo"
+    reference = "LaGTran_ICML2024 src/trainer/feat_lagtran.py"
 
 
-class TargetSupervised(LaGTran):
-    """LaGTran's loss with the *true* target labels: the upper bound, not domain adaptation."""
+class TargetSupervised(VideoMethod):
+    """Cross-entropy on source and *true* target labels: the upper bound, not domain adaptation. As the original
+    (`feat_plain.py` with `--use_target 1`), source and target go through the model in two calls."""
 
     name = "target_supervised"
     target_labels = "true"
+    joint_forward = False
+    reference = "LaGTran_ICML2024 src/trainer/feat_plain.py (use_target)"
 
 
 class UnsupervisedAdaptation(VideoMethod):
@@ -100,90 +146,139 @@ class UnsupervisedAdaptation(VideoMethod):
         super().__init__(args)
         self.target_labels = "pseudo" if args is not None and args.pseudo_labels else "unlabelled"
 
+    @property
+    def hidden_dim(self) -> int:
+        return self.args.hidden_dim if self.args is not None else 256
+
     def adaptation_loss(self, model, source_out, target_out, target, iteration):
         return self.weight * self.term(model, source_out, target_out, target, iteration)
 
+    def settings(self) -> dict:
+        return {**super().settings(), "trade_off": self.weight}
+
 
 class DANN(UnsupervisedAdaptation):
-    """Domain-adversarial training (Ganin et al., JMLR 2016) on the hidden layer."""
+    """Domain-adversarial training (Ganin et al., JMLR 2016) on the hidden layer, as thuml/CDAN's DANN."""
 
     name = "dann"
     needs_features = True
+    reference = "thuml/CDAN pytorch/train_image.py, network.py (AdversarialNetwork), loss.py (DANN)"
+    grl = {"high": 1.0, "alpha": 10.0, "max_iterations": 10000}  # thuml/CDAN AdversarialNetwork (calc_coeff)
+    discriminator_width = 1024
 
     def build_modules(self):
-        return [adaptation.DomainDiscriminator(self.args.hidden_dim if self.args else 256)]
+        return [adaptation.DomainDiscriminator(self.hidden_dim, self.discriminator_width)]
 
     def term(self, model, source_out, target_out, target, iteration):
-        coefficient = adaptation.grl_coefficient(iteration)
-        return adaptation.dann_loss(self.modules()[0], source_out.hidden_states[-1], target_out.hidden_states[-1],
-                                    coefficient)  # fmt: skip
+        coefficient = adaptation.grl_coefficient(iteration, **self.grl)
+        return adaptation.dann_loss(self.modules()[0], source_out.features, target_out.features, coefficient)
+
+    def settings(self) -> dict:
+        return {**super().settings(), "grl": self.grl, "discriminator_width": self.discriminator_width}
 
 
 class CDAN(DANN):
-    """Conditional adversarial adaptation (Long et al., NeurIPS 2018); `--cdan_entropy` gives CDAN+E."""
+    """Conditional adversarial adaptation (Long et al., NeurIPS 2018), as thuml/CDAN: the randomized multilinear
+    map (1024-d) when features x classes exceeds 4096 (256 x 24 here); `--cdan_entropy` gives CDAN+E."""
 
     name = "cdan"
+    reference = "thuml/CDAN pytorch/train_image.py, network.py (RandomLayer), loss.py (CDAN)"
+
+    @property
+    def entropy_conditioning(self) -> bool:
+        return bool(self.args is not None and self.args.cdan_entropy)
 
     def build_modules(self):
-        return [adaptation.DomainDiscriminator((self.args.hidden_dim if self.args else 256) * NUM_CLASSES)]
+        return [adaptation.ConditionalDiscriminator(self.hidden_dim, NUM_CLASSES, hidden=self.discriminator_width)]
 
     def term(self, model, source_out, target_out, target, iteration):
         return adaptation.cdan_loss(
-            self.modules()[0], (source_out.hidden_states[-1], source_out.logits),
-            (target_out.hidden_states[-1], target_out.logits), adaptation.grl_coefficient(iteration),
-            entropy_conditioning=bool(self.args and self.args.cdan_entropy),
+            self.modules()[0], (source_out.features, source_out.logits), (target_out.features, target_out.logits),
+            adaptation.grl_coefficient(iteration, **self.grl), entropy_conditioning=self.entropy_conditioning,
         )  # fmt: skip
+
+    def settings(self) -> dict:
+        randomized = {"randomized_above": adaptation.RANDOMIZED_ABOVE, "randomized_dim": adaptation.RANDOMIZED_DIM}
+        return {**super().settings(), **randomized, "entropy_conditioning": self.entropy_conditioning}
 
 
 class MCC(UnsupervisedAdaptation):
-    """Minimum Class Confusion (Jin et al., ECCV 2020), temperature 2.5, trade-off 1."""
+    """Minimum Class Confusion (Jin et al., ECCV 2020), as tllib's example: temperature 2.5, trade-off 1."""
 
     name = "mcc"
     temperature = 2.5
+    reference = "thuml/Transfer-Learning-Library examples/domain_adaptation/image_classification/mcc.py"
 
     def term(self, model, source_out, target_out, target, iteration):
         return adaptation.mcc_loss(target_out.logits, self.temperature)
 
+    def settings(self) -> dict:
+        return {**super().settings(), "temperature": self.temperature}
+
 
 class BNM(UnsupervisedAdaptation):
-    """Batch Nuclear-norm Maximisation (Cui et al., CVPR 2020), trade-off 1."""
+    """Batch Nuclear-norm Maximisation (Cui et al., CVPR 2020), as the authors' code: trade-off 1."""
 
     name = "bnm"
+    reference = "cuishuhao/BNM DA/BNM/train_image.py"
 
     def term(self, model, source_out, target_out, target, iteration):
         return adaptation.bnm_loss(target_out.logits)
 
 
 class MDD(UnsupervisedAdaptation):
-    """Margin Disparity Discrepancy (Zhang et al., ICML 2019): margin 4, trade-off 2 (learning rate 0.0004, see
-    config.py), an adversarial head of the classifier's shape behind a warm-start gradient reversal (0 -> 0.1)."""
+    """Margin Disparity Discrepancy (Zhang et al., ICML 2019), as tllib's example: margin 4 (`--mdd_margin`),
+    trade-off 1, learning rate 0.004 for the heads (0.0004 x 10, config.py), an adversarial head of the
+    classifier's shape behind a warm-start gradient reversal (0 -> 0.1 over 1000 iterations)."""
 
     name = "mdd"
     needs_features = True
-    weight, margin = 2.0, 4.0
+    reference = "thuml/Transfer-Learning-Library tllib/alignment/mdd.py, examples/.../mdd.py"
+    grl = {"high": 0.1, "alpha": 1.0, "max_iterations": 1000}  # tllib WarmStartGradientReverseLayer of MDD
+
+    @property
+    def margin(self) -> float:
+        return self.args.mdd_margin if self.args is not None else 4.0
 
     def build_modules(self):
-        return [nn.Linear(self.args.hidden_dim if self.args else 256, NUM_CLASSES)]
+        head = nn.Linear(self.hidden_dim, NUM_CLASSES)  # initialised as tllib's adversarial head
+        nn.init.normal_(head.weight, std=0.01)
+        nn.init.zeros_(head.bias)
+        return [head]
 
     def term(self, model, source_out, target_out, target, iteration):
-        coefficient = adaptation.grl_coefficient(iteration, high=0.1, alpha=1.0, max_iterations=1000)
-        features = torch.cat([source_out.hidden_states[-1], target_out.hidden_states[-1]])
+        # tllib steps its reversal layer after each iteration: iteration 1 uses coefficient(0).
+        coefficient = adaptation.grl_coefficient(iteration - 1, **self.grl)
+        features = torch.cat([source_out.features, target_out.features])
         adversarial = self.modules()[0](adaptation.reverse_gradient(features, coefficient))
         source_adversarial, target_adversarial = adversarial.split([len(source_out.logits), len(target_out.logits)])
         return adaptation.mdd_loss(source_out.logits, source_adversarial, target_out.logits, target_adversarial,
                                    self.margin)  # fmt: skip
 
+    def settings(self) -> dict:
+        return {**super().settings(), "margin": self.margin, "grl": self.grl}
+
 
 class FixMatch(UnsupervisedAdaptation):
     """FixMatch-style self-training (Sohn et al., NeurIPS 2020) on features: the model's confident (>= 0.9)
-    predictions on the target rows supervise a perturbed copy of them (feature dropout and noise)."""
+    predictions on the target rows supervise a perturbed copy of them (feature dropout and noise). As the
+    authors' code, source, weak and strong rows go through the model in one call."""
 
     name = "fixmatch"
     threshold = 0.9
+    reference = "google-research/fixmatch fixmatch.py; tllib examples/.../fixmatch.py (threshold 0.9)"
 
-    def term(self, model, source_out, target_out, target, iteration):
-        strong = model(adaptation.perturb_features(target["features"]), mask=target.get("mask")).logits
-        return adaptation.fixmatch_loss(target_out.logits, strong, self.threshold)
+    def loss(self, model, batch, iteration=1):
+        source, target = self.split(batch)
+        strong_rows = adaptation.perturb_features(target["features"])
+        source_out, weak_out, strong_out = self.forward(model, batch, extra=strong_rows)
+        loss = F.cross_entropy(source_out.logits, source["labels"])
+        if self.target_labels == "pseudo":
+            loss = loss + F.cross_entropy(weak_out.logits, target["labels"])
+        return loss + self.weight * adaptation.fixmatch_loss(weak_out.logits, strong_out.logits, self.threshold)
+
+    def settings(self) -> dict:
+        return {**super().settings(), "threshold": self.threshold}
 
 
 METHODS = {

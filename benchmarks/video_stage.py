@@ -5,7 +5,8 @@
 (1) `train_video.py`'s own loop (accelerate, paired class-balanced sampler, tqdm, logging), as timed by the
     loop itself (`train_ms_per_iteration`: validation and checkpoints excluded);
 (a) the floor: a bare loop over the same in-memory tensors, same model, optimiser, schedule and batch
-    (64 + 64, source and target forwarded separately), indices from `torch.randint`;
+    (64 + 64 gathered from one [source; target] tensor and forwarded in one call, as the original's
+    `feat_lagtran.py`), indices from `torch.randint`;
 (b) the original's data path: a 4-worker `DataLoader` per domain whose `__getitem__` `torch.load`s the
     segment's whole take feature file and averages its rows;
 (1) and (a) run `--repeats` times, alternated; the figures are medians (the ratio: of the paired ratios).
@@ -23,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 import train_video
@@ -48,8 +50,9 @@ class PerSampleFeatures(Dataset):
         return table[row["feature_indices"]].mean(0), row["label"]
 
 
-def train_step(model, optimizer, scheduler, xs, ys, xt, yt):
-    loss = model(xs, labels=ys).loss + model(xt, labels=yt).loss
+def train_step(model, optimizer, scheduler, features, labels):
+    logits = model(features).logits  # [source rows | target rows], one forward
+    loss = sum(F.cross_entropy(part, y) for part, y in zip(logits.chunk(2), labels.chunk(2)))
     loss.backward()
     optimizer.step()
     scheduler.step()
@@ -64,12 +67,13 @@ def new_model(args):
 
 def bare_loop_ms(args, source, target, iterations, batch):
     model, optimizer, scheduler = new_model(args)
-    (fs, ls), (ft, lt) = source, target
+    features, labels = torch.cat([source[0], target[0]]), torch.cat([source[1], target[1]])
+    num_source = len(source[1])
     for it in range(iterations + 20):
         if it == 20:  # warm-up done
             start = time.perf_counter()
-        i, j = torch.randint(len(ls), (batch,)), torch.randint(len(lt), (batch,))
-        train_step(model, optimizer, scheduler, fs[i], ls[i], ft[j], lt[j])
+        rows = torch.cat([torch.randint(num_source, (batch,)), torch.randint(len(target[1]), (batch,)) + num_source])
+        train_step(model, optimizer, scheduler, features[rows], labels[rows])
     return 1000 * (time.perf_counter() - start) / iterations
 
 
@@ -86,7 +90,7 @@ def per_sample_ms(args, data_dir, splits, iterations, batch, workers=4):
         if it == warmup:  # workers started, first batches out
             start = time.perf_counter()
         (xs, ys), (xt, yt) = next(streams[0]), next(streams[1])
-        train_step(model, optimizer, scheduler, xs, ys, xt, yt)
+        train_step(model, optimizer, scheduler, torch.cat([xs, xt]), torch.cat([ys, yt]))
     return 1000 * (time.perf_counter() - start) / iterations
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from video_fixture import REPO, TWO_CPU_PROCESSES, subprocess_env
 
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
@@ -62,18 +63,20 @@ def test_dann_and_cdan_losses_by_hand(batch):
     expected = np.concatenate([bce(d_s, 1), bce(d_t, 0)]).mean()
     assert adaptation.dann_loss(discriminator, fs, ft, 1.0).item() == pytest.approx(expected, rel=1e-5)
 
-    cdan_disc = adaptation.DomainDiscriminator(4 * 3, hidden=8).eval()
+    cdan_disc = adaptation.ConditionalDiscriminator(4, 3, hidden=8).eval()
+    assert not cdan_disc.randomized
     ls, lt = batch["source_logits"], batch["target_logits"]
     p = softmax(torch.cat([ls, lt]).numpy())
     f = torch.cat([fs, ft]).numpy()
     joint = np.stack([np.outer(p[i], f[i]).ravel() for i in range(12)])  # row i: p_i (x) f_i, class-major
     with torch.no_grad():
-        d = cdan_disc(torch.from_numpy(joint).float()).squeeze(1).numpy()
+        d = cdan_disc.discriminator(torch.from_numpy(joint).float()).squeeze(1).numpy()
     losses = np.concatenate([bce(d[:6], 1), bce(d[6:], 0)])
     got = adaptation.cdan_loss(cdan_disc, (fs, ls), (ft, lt), 1.0).item()
     assert got == pytest.approx(losses.mean(), rel=1e-5)
     h = -(p * np.log(p + 1e-5)).sum(axis=1)
     w = 1 + np.exp(-h)
+    w = np.concatenate([w[:6] / w[:6].sum(), w[6:] / w[6:].sum()])  # thuml/CDAN loss.py: normalised per domain
     got = adaptation.cdan_loss(cdan_disc, (fs, ls), (ft, lt), 1.0, entropy_conditioning=True).item()
     assert got == pytest.approx((w * losses).sum() / w.sum(), rel=1e-5)
 
@@ -88,15 +91,15 @@ def test_mcc_bnm_mdd_fixmatch_losses_by_hand(batch):
     c = (p * w[:, None]).T @ p
     c = c / c.sum(axis=1)  # as in the original: each column j divided by the sum of row j
     assert adaptation.mcc_loss(batch["target_logits"]).item() == pytest.approx((c.sum() - np.trace(c)) / 3, rel=1e-5)
-    # BNM: minus the sum of singular values of the softmax matrix, over the batch size
+    # BNM: minus the mean singular value of the softmax matrix (min(6, 3) = 3 of them)
     singular = np.linalg.svd(softmax(lt), compute_uv=False)
-    assert adaptation.bnm_loss(batch["target_logits"]).item() == pytest.approx(-singular.sum() / 6, rel=1e-5)
+    assert adaptation.bnm_loss(batch["target_logits"]).item() == pytest.approx(-singular.sum() / 3, rel=1e-5)
     # MDD: margin * CE(adv_s, argmax f_s) - mean log(1 - p_adv_t[argmax f_t])
     adv_s, adv_t = lt[::-1].copy(), ls[::-1].copy()  # any other logits act as the adversarial head's
     ce = -np.log(softmax(adv_s)[np.arange(6), ls.argmax(1)]).mean()
     disagreement = 1 - softmax(adv_t)[np.arange(6), lt.argmax(1)]
     got = adaptation.mdd_loss(*(torch.from_numpy(a) for a in (ls, adv_s, lt, adv_t)), margin=4.0).item()
-    assert got == pytest.approx(4.0 * ce - np.log(disagreement).mean(), rel=1e-5)
+    assert got == pytest.approx(4.0 * ce - np.log(np.minimum(disagreement + 1e-6, 1)).mean(), rel=1e-5)
     # FixMatch: only rows whose weak prediction reaches the threshold count; mean over all rows
     weak = torch.tensor([[4.0, 0.0, 0.0], [0.1, 0.0, 0.0], [0.0, 0.0, 5.0]])
     strong = torch.tensor([[1.0, 2.0, 0.0], [3.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
@@ -109,20 +112,23 @@ def test_mcc_bnm_mdd_fixmatch_losses_by_hand(batch):
 def test_methods_add_their_term_and_the_pseudo_label_loss():
     torch.manual_seed(0)
     model = FeatureClassifier(FeatureClassifierConfig(feature_dim=8, hidden_dim=4)).train()
-    source = {"features": torch.randn(6, 8), "labels": torch.arange(6)}
-    target = {"features": torch.randn(6, 8), "labels": torch.arange(6, 12)}
+    batch = {"features": torch.randn(12, 8), "labels": torch.arange(12)}  # [6 source rows | 6 target rows]
     args = VideoTrainingArguments(data_dir="d", output_dir="o", method="mcc", hidden_dim=4)
-    source_ce = model(source["features"], labels=source["labels"]).loss
-    target_out = model(target["features"], labels=target["labels"])
+    logits = model(batch["features"]).logits  # one forward of the paired batch, as the reference's mcc.py
+    source_ce = nn.functional.cross_entropy(logits[:6], batch["labels"][:6])
+    target_ce = nn.functional.cross_entropy(logits[6:], batch["labels"][6:])
     plain, with_labels = get_method("mcc", args), get_method("mcc", replace(args, pseudo_labels="pl.txt"))
     assert (plain.target_labels, with_labels.target_labels) == ("unlabelled", "pseudo")
-    mcc = adaptation.mcc_loss(target_out.logits)
-    torch.testing.assert_close(plain.loss(model, source, target), source_ce + mcc)
-    torch.testing.assert_close(with_labels.loss(model, source, target), source_ce + target_out.loss + mcc)
+    mcc = adaptation.mcc_loss(logits[6:])
+    torch.testing.assert_close(plain.loss(model, batch), source_ce + mcc)
+    torch.testing.assert_close(with_labels.loss(model, batch), source_ce + target_ce + mcc)
     dann = get_method("dann", replace(args, method="dann"))
     assert [type(m).__name__ for m in dann.modules()] == ["DomainDiscriminator"] and dann.modules() is dann.modules()
     assert dann.modules()[0][0].in_features == 4
-    assert get_method("cdan", replace(args, method="cdan")).modules()[0][0].in_features == 4 * 24
+    cdan = get_method("cdan", replace(args, method="cdan")).modules()[0]
+    assert not cdan.randomized and cdan.discriminator[0].in_features == 4 * 24
+    wide = get_method("cdan", replace(args, method="cdan", hidden_dim=256)).modules()[0]
+    assert wide.randomized and wide.discriminator[0].in_features == 1024  # 256 x 24 > 4096: randomized map
     assert get_method("mdd", replace(args, method="mdd")).modules()[0].out_features == 24
     assert replace(args, method="mdd", learning_rate=None).learning_rate == 0.0004
 

@@ -97,19 +97,22 @@ def dann_loss(discriminator, source_features, target_features, coefficient: floa
     return F.binary_cross_entropy_with_logits(logits, _domain_labels(logits, len(source_features)))
 
 
-def cdan_loss(discriminator: ConditionalDiscriminator, source, target, coefficient: float,
-              entropy_conditioning: bool = False) -> torch.Tensor:  # fmt: skip
+def cdan_loss(
+    discriminator: ConditionalDiscriminator, source, target, coefficient: float, entropy_conditioning: bool = False,
+    entropy_coefficient: float | None = None,
+) -> torch.Tensor:
     """CDAN (Long et al., NeurIPS 2018, Eq. 7; thuml/CDAN `loss.CDAN`): DANN on the multilinear map of features
     and detached predictions. CDAN+E (`entropy_conditioning`, Eq. 9) weights row i by w_i = 1 + exp(-H(p_i)),
-    normalised within its own domain, and the entropy gets the reversed gradient too (as in the original code).
-    `source`, `target`: (features, logits)."""
+    normalised within its own domain, and the entropy gets the reversed gradient too, scaled by
+    `entropy_coefficient` (default `coefficient`), as in the original code. `source`, `target`: (features, logits)."""
     features = torch.cat([source[0], target[0]])
     probabilities = torch.cat([source[1], target[1]]).softmax(dim=1)
     logits = discriminator(reverse_gradient(features, coefficient), probabilities.detach()).squeeze(1)
     labels = _domain_labels(logits, len(source[0]))
     if not entropy_conditioning:
         return F.binary_cross_entropy_with_logits(logits, labels)
-    weights = 1.0 + torch.exp(-reverse_gradient(entropy(probabilities), coefficient))
+    entropy_coefficient = coefficient if entropy_coefficient is None else entropy_coefficient
+    weights = 1.0 + torch.exp(-reverse_gradient(entropy(probabilities), entropy_coefficient))
     is_source = labels.bool()
     totals = torch.where(is_source, weights[is_source].sum(), weights[~is_source].sum()).detach()
     weights = weights / totals  # each domain's weights sum to 1 (the normalisers carry no gradient)

@@ -158,11 +158,12 @@ class UnsupervisedAdaptation(VideoMethod):
 
 
 class DANN(UnsupervisedAdaptation):
-    """Domain-adversarial training (Ganin et al., JMLR 2016) on the hidden layer, as thuml/CDAN's DANN."""
+    """Domain-adversarial training (Ganin et al., JMLR 2016) on the hidden layer: one forward of both domains as
+    LaGTran's `UDA_trainer/dann.py`, the discriminator and reversal schedule of thuml/CDAN."""
 
     name = "dann"
     needs_features = True
-    reference = "thuml/CDAN pytorch/train_image.py, network.py (AdversarialNetwork), loss.py (DANN)"
+    reference = "LaGTran_ICML2024 UDA_trainer/dann.py; thuml/CDAN pytorch/network.py (AdversarialNetwork), loss.py"
     grl = {"high": 1.0, "alpha": 10.0, "max_iterations": 10000}  # thuml/CDAN AdversarialNetwork (calc_coeff)
     discriminator_width = 1024
 
@@ -178,11 +179,12 @@ class DANN(UnsupervisedAdaptation):
 
 
 class CDAN(DANN):
-    """Conditional adversarial adaptation (Long et al., NeurIPS 2018), as thuml/CDAN: the randomized multilinear
-    map (1024-d) when features x classes exceeds 4096 (256 x 24 here); `--cdan_entropy` gives CDAN+E."""
+    """Conditional adversarial adaptation (Long et al., NeurIPS 2018): one forward as LaGTran's
+    `UDA_trainer/cdan.py`; the randomized multilinear map (1024-d, thuml/CDAN's `RandomLayer`) when features x
+    classes exceeds 4096 (256 x 24 here), as the paper prescribes; `--cdan_entropy` gives CDAN+E (thuml's loss)."""
 
     name = "cdan"
-    reference = "thuml/CDAN pytorch/train_image.py, network.py (RandomLayer), loss.py (CDAN)"
+    reference = "LaGTran_ICML2024 UDA_trainer/cdan.py; thuml/CDAN pytorch/loss.py (CDAN), network.py (RandomLayer)"
 
     @property
     def entropy_conditioning(self) -> bool:
@@ -195,6 +197,7 @@ class CDAN(DANN):
         return adaptation.cdan_loss(
             self.modules()[0], (source_out.features, source_out.logits), (target_out.features, target_out.logits),
             adaptation.grl_coefficient(iteration, **self.grl), entropy_conditioning=self.entropy_conditioning,
+            entropy_coefficient=adaptation.grl_coefficient(iteration - 1, **self.grl),  # thuml: calc_coeff(i), 0-based
         )  # fmt: skip
 
     def settings(self) -> dict:
@@ -217,9 +220,11 @@ class MCC(UnsupervisedAdaptation):
 
 
 class BNM(UnsupervisedAdaptation):
-    """Batch Nuclear-norm Maximisation (Cui et al., CVPR 2020), as the authors' code: trade-off 1."""
+    """Batch Nuclear-norm Maximisation (Cui et al., CVPR 2020), as the authors' code: trade-off 1, source and
+    target through the model in two calls."""
 
     name = "bnm"
+    joint_forward = False
     reference = "cuishuhao/BNM DA/BNM/train_image.py"
 
     def term(self, model, source_out, target_out, target, iteration):

@@ -10,7 +10,9 @@
 (b) the original's data path: a 4-worker `DataLoader` per domain whose `__getitem__` `torch.load`s the
     segment's whole take feature file and averages its rows;
 (1) and (a) run `--repeats` times, alternated; the figures are medians (the ratio: of the paired ratios).
-(c) with `--methods` / `--heads`: the same loop for other methods, and on window sequences through each head.
+(c) with `--methods` / `--heads`: the same loop for other methods, and on window sequences through each head;
+    for a method with extra modules, also their floor: forward, backward and SGD step of those modules alone on
+    64 + 64 hidden rows (e.g. CDAN's reference discriminator, 1024 -> 1024 -> 1024 -> 1).
 Prints one JSON object on the last line.
 """
 
@@ -30,8 +32,10 @@ from torch.utils.data import DataLoader, Dataset
 import train_video
 from ego2exo_hf.data import load_ego2exo, write_pseudo_labels, write_synthetic
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+from ego2exo_hf.video.adaptation import ConditionalDiscriminator
 from ego2exo_hf.video.config import VideoTrainingArguments
 from ego2exo_hf.video.loop import build_optimizer, inv_schedule
+from ego2exo_hf.video.methods import get_method
 
 
 class PerSampleFeatures(Dataset):
@@ -94,6 +98,26 @@ def per_sample_ms(args, data_dir, splits, iterations, batch, workers=4):
     return 1000 * (time.perf_counter() - start) / iterations
 
 
+def extra_modules_ms(args, name, iterations=200):
+    """A method's extra modules alone (None if it has none): forward, backward, SGD step on 2 x batch rows."""
+    modules = get_method(name, replace(args, method=name, pseudo_labels=None)).modules()
+    if not modules:
+        return None
+    optimizer = torch.optim.SGD([p for m in modules for p in m.parameters()], lr=0.01, momentum=0.9,
+                                nesterov=True, fused=True)  # fmt: skip
+    hidden = torch.randn(2 * args.batch_size, args.hidden_dim)
+    probabilities = torch.randn(2 * args.batch_size, 24).softmax(dim=1)
+    for it in range(iterations + 20):
+        if it == 20:
+            start = time.perf_counter()
+        module = modules[0]
+        output = module(hidden, probabilities) if isinstance(module, ConditionalDiscriminator) else module(hidden)
+        output.sum().backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return 1000 * (time.perf_counter() - start) / iterations
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "full"])
@@ -134,6 +158,7 @@ def main():
         name: train_video.main(replace(args, method=name, output_dir=str(work / name)))["train_ms_per_iteration"]
         for name in opts.methods
     }
+    floors = {name: extra_modules_ms(args, name) for name in opts.methods}
     heads = {  # lagtran on the window sequences through each temporal head
         name: train_video.main(
             replace(args, config="frames", head=name, max_windows=opts.max_windows, output_dir=str(work / name))
@@ -154,6 +179,7 @@ def main():
         "speedup_vs_per_sample_load": round(per_sample / loop, 1),
         "methods_ms_per_iter": {name: round(ms, 3) for name, ms in methods.items()},
         "methods_ratio_vs_lagtran": {name: round(ms / loop, 2) for name, ms in methods.items()},
+        "extra_modules_alone_ms_per_iter": {name: round(ms, 3) for name, ms in floors.items() if ms is not None},
         "max_windows": opts.max_windows,
         "heads_ms_per_iter": {name: round(ms, 3) for name, ms in heads.items()},
         "heads_ratio_vs_mean": {name: round(ms / heads["mean"], 2) for name, ms in heads.items() if "mean" in heads},

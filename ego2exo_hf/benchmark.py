@@ -59,6 +59,8 @@ def plan_runs(args) -> list[dict]:
                                checkpoint_every=args.num_iterations, selection=args.selection, report_to="none")
                 if pseudo:
                     options["pseudo_labels"] = pseudo
+                if args.source_sampling != "balanced":
+                    options["source_sampling"] = args.source_sampling
                 if args.cache_dir:
                     options["cache_dir"] = args.cache_dir
                 runs.append({"method": method_name, "direction": f"{source}->{target}", "seed": seed,
@@ -186,7 +188,8 @@ def run_benchmark(args) -> int:
     table = results_table(results, directions, len(args.seeds))
     atomic_write_text(output_dir / "results.json", json.dumps(
         {"results": results, "seeds": args.seeds, "num_iterations": args.num_iterations,
-         "selection": args.selection, "published": PUBLISHED_RESULTS}, indent=2) + "\n")  # fmt: skip
+         "selection": args.selection, "source_sampling": args.source_sampling,
+         "published": PUBLISHED_RESULTS}, indent=2) + "\n")  # fmt: skip
     atomic_write_text(output_dir / "results.md", table)
     plot_results(results, directions, output_dir / "results.png")
     print(table)

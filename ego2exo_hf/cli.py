@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from .constants import SPLITS
+from .constants import SPLITS, SYNTHETIC_VIEW_SHIFTS
 from .errors import OneLineArgumentErrors, exit_on_user_error
 
 CONFIGS = ("text", "pooled", "frames")
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--output_dir", "--out", required=True, help="output folder")
     synth.add_argument("--scale", choices=SCALES, default="tiny", help="tiny | demo | full (default tiny)")
     synth.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    synth.add_argument("--view_shift", choices=SYNTHETIC_VIEW_SHIFTS, default="transform",
+                       help="exo view of a keystep: its ego class structure seen through a view transform (transform, "
+                       "default) or the ego look of another keystep (swap: misleads label-free alignment)")  # fmt: skip
     _overwrite_option(synth)
 
     build = _command(subparsers, "build", "commands:run_build", "build the Arrow dataset (cached), print a summary")
@@ -145,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--num_iterations", type=positive_int, default=45001, help="iterations per run (45001)")
     bench.add_argument("--val_every", type=positive_int, default=500, help="validate every N iterations (500)")
     bench.add_argument("--selection", default="last", help="--selection of every run (default last)")
+    bench.add_argument("--source_sampling", choices=("balanced", "natural"), default="balanced",
+                       help="--source_sampling of every run: class-balanced (default) or natural source batches")
     bench.add_argument("--jobs", type=positive_int, default=1, help="runs at a time, one thread each (default 1)")
     bench.add_argument("--cache_dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
     _overwrite_option(bench)

@@ -9,8 +9,10 @@ from .constants import CLASS_NAMES, SPLITS
 def run_synth(args) -> int:
     from .data.synthetic import write_synthetic
 
-    path = write_synthetic(args.output_dir, scale=args.scale, seed=args.seed, overwrite=args.overwrite)
-    print(f"wrote synthetic Ego2Exo ({args.scale}, seed {args.seed}) to {path}")
+    path = write_synthetic(
+        args.output_dir, scale=args.scale, seed=args.seed, overwrite=args.overwrite, view_shift=args.view_shift
+    )
+    print(f"wrote synthetic Ego2Exo ({args.scale}, seed {args.seed}, view shift {args.view_shift}) to {path}")
     return 0
 
 

@@ -40,6 +40,7 @@ WINDOW_FRAMES = 32
 STRIDE_FRAMES = 16
 FEATURE_SUBDIR = "features/omnivore_video"
 METADATA_FILE = "ego2exo.json"
+SYNTHETIC_VIEW_SHIFTS = ("transform", "swap")  # how synthetic exo features relate to ego ones (default first)
 
 HUB_DATASET_REPO = "Tarun23/Ego2Exo"
 DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..constants import CLASS_NAMES, FEATURE_DIM, FEATURE_SUBDIR, FPS, METADATA_FILE, NUM_CLASSES
+from ..constants import SYNTHETIC_VIEW_SHIFTS as VIEW_SHIFTS
 from ..utils import new_output_directory
 from .official import feature_windows, overlapping_windows, segment_id
 from .synthetic_recipe import (
@@ -28,6 +29,7 @@ from .synthetic_recipe import (
     HANDS,
     PLACES,
     REAL_CLASS_COUNTS,
+    REAL_EXO_TRAIN_COUNTS,
     REAL_FIRST_KEYSTEPS,
     REAL_TRANSITIONS,
     SHARED_OBJECTS,
@@ -106,35 +108,99 @@ class _CaptionWriter:
         return " ".join(sentences), texts
 
 
-class _FeatureModel:
-    """Generative model of Omnivore-like window features for both views."""
+def _turn(rng: np.random.Generator, dim: int, degrees: float) -> np.ndarray:
+    """A random rotation of R^dim that turns every vector by exactly `degrees`: a rotation by that angle in each of
+    dim / 2 orthogonal planes drawn at random (QR of a Gaussian matrix). 0 is the identity, 90 makes every vector
+    orthogonal to its image."""
+    planes = np.linalg.qr(rng.standard_normal((dim, dim)))[0]
+    cos, sin = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    turn = np.zeros((dim, dim))
+    for i in range(0, dim - 1, 2):
+        turn[i : i + 2, i : i + 2] = [[cos, -sin], [sin, cos]]
+    return planes @ turn @ planes.T
 
-    def __init__(self, rng: np.random.Generator, latent_dim=64):
+
+class _FeatureModel:
+    """Generative model of Omnivore-like window features for both views.
+
+    A window's latent vector is its keystep's class signal in the window's view (the background's between
+    keysteps), plus a per take-and-camera nuisance and per-window jitter; features are its image under a fixed
+    random basis of a 64-d subspace, plus a per-view offset and per-window noise in all 1536 dimensions.
+
+    `view_shift` sets how the two views' class signals relate:
+    - "transform" (default): the exo view sees the same class structure through a view transform: the ego class
+      signal turned by `exo_turn_degrees` (`_turn`), scaled by `exo_scale` and shifted by a random offset of
+      `exo_offset` per latent dimension. Classes keep their relative arrangement; no class is mistaken for another.
+    - "swap": class c's signal is a shared part plus a view-specific part, and the exo view of c takes the
+      view-specific part of class swap[c] (a random permutation), so it resembles the ego view of another keystep.
+    """
+
+    def __init__(self, rng: np.random.Generator, view_shift="transform", latent_dim=64, exo_turn_degrees=60.0,
+                 exo_scale=0.8, exo_offset=1.0):  # fmt: skip
         d = FEATURE_DIM
         self.rng = rng
         self.basis = np.linalg.qr(rng.standard_normal((d, latent_dim)))[0].T.astype(np.float32) * np.sqrt(
             d / latent_dim
         )
-        shared = rng.standard_normal((NUM_CLASSES, latent_dim))
-        view_specific = rng.standard_normal((NUM_CLASSES, latent_dim))
-        swap = rng.permutation(NUM_CLASSES)  # exo view of class c resembles ego view of class swap[c]
-        self.class_latent = {
-            "ego": 1.0 * shared + 1.0 * view_specific,
-            "exo": 1.0 * shared + 1.0 * view_specific[swap],
-        }
+        if view_shift == "swap":
+            shared = rng.standard_normal((NUM_CLASSES, latent_dim))
+            view_specific = rng.standard_normal((NUM_CLASSES, latent_dim))
+            swap = rng.permutation(NUM_CLASSES)  # exo view of class c resembles ego view of class swap[c]
+            self.class_latent = {
+                "ego": 1.0 * shared + 1.0 * view_specific,
+                "exo": 1.0 * shared + 1.0 * view_specific[swap],
+            }
+        else:  # the class structure has the swap model's energy: 2 per latent dimension
+            classes = np.sqrt(2) * rng.standard_normal((NUM_CLASSES + 1, latent_dim))  # + the background
+            turn = _turn(rng, latent_dim, exo_turn_degrees)
+            exo = exo_scale * classes @ turn.T + exo_offset * rng.standard_normal(latent_dim)
+            self.class_latent = {"ego": classes[:-1], "exo": exo[:-1]}
+            self.view_background = {"ego": classes[-1], "exo": exo[-1]}
         self.view_offset = {v: 1.5 * rng.standard_normal(d).astype(np.float32) for v in ("ego", "exo")}
-        self.background = rng.standard_normal(latent_dim)
+        if view_shift == "swap":
+            background = rng.standard_normal(latent_dim)
+            self.view_background = {"ego": background, "exo": background}
         self.take_scale, self.window_noise = 2.5, 4.0
 
     def file_features(self, view: str, window_labels: np.ndarray) -> np.ndarray:
         """Features of one take-camera file, shape (N, 1, 1536) float32; label -1 = between keysteps."""
         rng = self.rng
-        latent = np.where(window_labels[:, None] >= 0, self.class_latent[view][window_labels], self.background)
+        latent = np.where(
+            window_labels[:, None] >= 0, self.class_latent[view][window_labels], self.view_background[view]
+        )
         latent = latent + self.take_scale * rng.standard_normal(latent.shape[1])  # take/camera nuisance
         latent = latent + 1.5 * rng.standard_normal(latent.shape)  # window-level latent jitter
         rows = latent.astype(np.float32) @ self.basis * 0.1 + self.view_offset[view] * 0.1
         rows += self.window_noise * 0.1 * rng.standard_normal(rows.shape, dtype=np.float32)
         return rows.astype(np.float32)[:, None, :]
+
+
+def exo_train_counts(class_counts) -> np.ndarray:
+    """How many of each class's train segments go to the exo view: the real per-class exo shares
+    (`REAL_EXO_TRAIN_COUNTS / REAL_CLASS_COUNTS`), rescaled so that the total is the official exo share of all
+    train segments, rounded by largest remainder. The real class counts give exactly the real exo counts."""
+    class_counts = np.asarray(class_counts, dtype=int)
+    quota = class_counts * np.asarray(REAL_EXO_TRAIN_COUNTS) / np.asarray(REAL_CLASS_COUNTS)
+    total = round(EXO_TRAIN_SHARE * class_counts.sum())
+    if quota.sum() > 0:
+        quota = np.minimum(quota * total / quota.sum(), class_counts)
+    counts = np.floor(quota + 1e-9).astype(int)
+    for c in np.argsort(-(quota - counts), kind="stable"):
+        if counts.sum() >= total:
+            break
+        counts[c] += counts[c] < class_counts[c]
+    return counts
+
+
+def assign_views(labels, rng: np.random.Generator) -> np.ndarray:
+    """Which train segments (by label, in order) go to the exo view (True) rather than the ego view: within each
+    class, `exo_train_counts` of them at random. Each train segment is in exactly one view."""
+    labels = np.asarray(labels, dtype=int)
+    exo = np.zeros(len(labels), bool)
+    for c, n_exo in enumerate(exo_train_counts(np.bincount(labels, minlength=NUM_CLASSES))):
+        members = np.flatnonzero(labels == c)
+        exo[rng.permutation(members)[:n_exo]] = True
+    return exo
 
 
 def _split_counts(total: int, parts: int, rng) -> np.ndarray:
@@ -219,18 +285,24 @@ def _add_segment(split: dict, take: dict, seg: dict, view: str, windows, caption
     split["descriptions"].append({"segment_id": sid, "text_caption": text, "annotator_texts": texts})
 
 
-def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0, overwrite: bool = False) -> Path:
+def write_synthetic(
+    out_dir, scale: str = "tiny", seed: int = 0, overwrite: bool = False, view_shift: str = "transform"
+) -> Path:
     """Write a synthetic Ego2Exo copy (official layout) to `out_dir`; the folder appears only when complete.
 
-    An existing `out_dir` is replaced only if it is empty, an earlier `synth` output, or `overwrite` is set.
+    `view_shift` ("transform" or "swap", `_FeatureModel`) changes the features only: the same seed gives the same
+    takes, views and captions. An existing `out_dir` is replaced only if it is empty, an earlier `synth` output, or
+    `overwrite` is set.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
+    if view_shift not in VIEW_SHIFTS:
+        raise ValueError(f"unknown view_shift {view_shift!r}: choose one of {', '.join(VIEW_SHIFTS)}")
     cfg = SCALES[scale]
     rng = np.random.default_rng(seed)
     chain = cfg.keystep_chain()
     captions = _CaptionWriter(np.random.default_rng([seed, 1]))
-    features = _FeatureModel(np.random.default_rng([seed, 2]))
+    features = _FeatureModel(np.random.default_rng([seed, 2]), view_shift)
     splits = {name: _empty_split() for name in ("exo_train", "exo_val", "ego_train", "ego_val")}
     train_takes = [
         _make_take(rng, n, cfg.take_minutes, chain) for n in _split_counts(cfg.train_segments, cfg.train_takes, rng)
@@ -239,11 +311,9 @@ def write_synthetic(out_dir, scale: str = "tiny", seed: int = 0, overwrite: bool
         _make_take(rng, n, cfg.take_minutes, chain) for n in _split_counts(cfg.val_segments, cfg.val_takes, rng)
     ]
 
-    # Train segments go to exactly one view (~55 % exo, official totals), val segments to both.
+    # Train segments go to exactly one view (each class with its real exo share, official totals), val to both.
     train_segments = [(t, s) for t in train_takes for s in t["segments"]]
-    n_exo = round(EXO_TRAIN_SHARE * len(train_segments))
-    exo_mask = np.zeros(len(train_segments), bool)
-    exo_mask[rng.permutation(len(train_segments))[:n_exo]] = True
+    exo_mask = assign_views([s["label"] for _, s in train_segments], rng)
     view_of = {(t["uid"], s["index"]): "exo" if exo_mask[i] else "ego" for i, (t, s) in enumerate(train_segments)}
 
     with new_output_directory(out_dir, "synth", overwrite=overwrite) as tmp:

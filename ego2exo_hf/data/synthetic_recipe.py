@@ -1,10 +1,16 @@
 """The numbers and words the synthetic Ego2Exo is built from: real class and take statistics, caption vocabulary."""
 
-# Relative class frequencies of the real train splits (ego + exo counts), in class-id order.
+# Segments per class of the real train splits, in class-id order: REAL_EGO_TRAIN_COUNTS[c] counts the lines of
+# ../shared/data/ego2exo_captions/ego_train.txt whose 4th `;` field (the category id) is c, REAL_EXO_TRAIN_COUNTS
+# the same in exo_train.txt (4100 and 4986 segments). The synthetic writer gives each class these exo shares.
+# REAL_CLASS_COUNTS (ego + exo) are the relative class frequencies the keystep chain reproduces.
 # fmt: off
-REAL_CLASS_COUNTS = [1159, 61, 874, 233, 6, 47, 498, 303, 6, 455, 968, 13,
-                     73, 328, 11, 432, 89, 166, 299, 1743, 6, 1168, 5, 143]
+REAL_EGO_TRAIN_COUNTS = [521, 28, 394, 105, 3, 22, 225, 137, 3, 205, 437, 6,
+                         33, 148, 5, 195, 41, 75, 135, 785, 3, 526, 3, 65]
+REAL_EXO_TRAIN_COUNTS = [638, 33, 480, 128, 3, 25, 273, 166, 3, 250, 531, 7,
+                         40, 180, 6, 237, 48, 91, 164, 958, 3, 642, 2, 78]
 # fmt: on
+REAL_CLASS_COUNTS = [ego + exo for ego, exo in zip(REAL_EGO_TRAIN_COUNTS, REAL_EXO_TRAIN_COUNTS)]
 
 # The keystep order of the real takes, as a first-order chain: REAL_TRANSITIONS[i][j] counts the times keystep j
 # follows keystep i in a real train take (consecutive segments by segment_index, ego and exo segments together:

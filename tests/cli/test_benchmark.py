@@ -62,3 +62,14 @@ def test_benchmark_bad_method_is_one_line(tiny_data_dir, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and err.startswith("error: --methods: unknown method 'mmc'") and "\n" not in err
     assert not (tmp_path / "b").exists()  # nothing written before the plan is valid
+
+
+def test_benchmark_passes_source_sampling_to_every_run(tiny_data_dir, tmp_path):
+    from ego2exo_hf.benchmark import plan_runs
+    from ego2exo_hf.cli import build_parser
+
+    argv = ["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(tmp_path), "--methods", "dann",
+            "source_only", "--directions", "exo->ego", "--seeds", "0"]  # fmt: skip
+    natural = plan_runs(build_parser().parse_args([*argv, "--source_sampling", "natural"]))
+    assert [run["options"]["source_sampling"] for run in natural] == ["natural", "natural"]
+    assert all("source_sampling" not in run["options"] for run in plan_runs(build_parser().parse_args(argv)))

@@ -404,3 +404,49 @@ def test_export_push_to_hub_uploads_the_folder(tiny_data_dir, tmp_path, monkeypa
     assert {f"{config}/{split}-00000-of-00001.parquet" for config in ("text", "pooled") for split in SPLITS} <= set(
         files
     )
+
+
+def _class_distances(latent: np.ndarray) -> np.ndarray:
+    """Pairwise distances of the class signals, over their mean (scale-free)."""
+    distances = np.linalg.norm(latent[:, None] - latent[None], axis=2)
+    return distances / distances.mean()
+
+
+def test_default_view_shift_keeps_the_classes_and_swap_permutes_them():
+    from ego2exo_hf.data.synthetic import _FeatureModel
+
+    for seed in range(3):
+        # transform: the exo class signals are the ego ones turned, scaled and shifted, so every pair of classes is
+        # as far apart (relative to the rest) in both views, and each class's nearest class is the same one.
+        transform = _FeatureModel(np.random.default_rng([seed, 2]), "transform").class_latent
+        ego, exo = (_class_distances(transform[view]) for view in ("ego", "exo"))
+        np.testing.assert_allclose(exo, ego, atol=1e-6)
+        assert not np.allclose(transform["ego"], transform["exo"])  # a real view shift, not the identity
+        # swap: the view-specific part comes from another class, which breaks that structure.
+        swap = _FeatureModel(np.random.default_rng([seed, 2]), "swap").class_latent
+        ego, exo = (_class_distances(swap[view]) for view in ("ego", "exo"))
+        assert np.abs(exo - ego).mean() > 0.05  # (transform: below 1e-6)
+
+
+def test_views_get_the_real_per_class_exo_shares():
+    from ego2exo_hf.data.synthetic import assign_views, exo_train_counts
+    from ego2exo_hf.data.synthetic_recipe import REAL_CLASS_COUNTS, REAL_EXO_TRAIN_COUNTS
+
+    assert exo_train_counts(REAL_CLASS_COUNTS).tolist() == REAL_EXO_TRAIN_COUNTS  # full: exactly the real counts
+    labels = np.repeat(np.arange(24), np.asarray(REAL_CLASS_COUNTS) // 3 + 1)
+    exo = assign_views(labels, np.random.default_rng(0))
+    for c in range(24):
+        share = exo[labels == c].mean()
+        assert abs(share - REAL_EXO_TRAIN_COUNTS[c] / REAL_CLASS_COUNTS[c]) < 0.5 / (labels == c).sum() + 0.02
+
+
+def test_swap_view_shift_changes_the_features_only(tmp_path, tiny_data_dir):
+    swap = write_synthetic(tmp_path / "swap", "tiny", seed=0, view_shift="swap")
+    assert (swap / "ego2exo.json").read_bytes() == (Path(tiny_data_dir) / "ego2exo.json").read_bytes()
+    name = sorted((swap / "features" / "omnivore_video").iterdir())[0].name
+    a = torch.load(swap / "features" / "omnivore_video" / name)
+    b = torch.load(Path(tiny_data_dir) / "features" / "omnivore_video" / name)
+    assert a.shape == b.shape and not torch.allclose(a, b)
+    with pytest.raises(ValueError, match="unknown view_shift 'rotate': choose one of transform, swap"):
+        write_synthetic(tmp_path / "bad", "tiny", view_shift="rotate")
+    assert not (tmp_path / "bad").exists()

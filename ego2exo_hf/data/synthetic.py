@@ -3,10 +3,11 @@
 Deterministic from the seed. Takes follow a recipe order: each take's keysteps are drawn from a chain fitted to
 the real train takes (first keystep, keystep-to-keystep transitions, hence the real class frequencies).
 Captions are atomic action descriptions built from class-specific and shared kitchen vocabulary (informative,
-not trivial). Features carry a class signal in a low-dimensional subspace, a strong ego/exo shift (the exo view
-of a keystep partly resembles the ego view of another one), a per take-and-camera nuisance and per-window
-noise, so a classifier trained on one view transfers badly to the other while captions transfer well: the
-situation LaGTran is made for.
+not trivial). Each train segment goes to one view with its class's real exo share. Features carry a class signal
+in a low-dimensional subspace, a strong ego/exo shift (by default the same class structure seen through a view
+transform; `view_shift="swap"`: the exo view of a keystep resembles the ego view of another one), a per
+take-and-camera nuisance and per-window noise, so a classifier trained on one view transfers badly to the other
+while captions transfer well: the situation LaGTran is made for.
 """
 
 import json

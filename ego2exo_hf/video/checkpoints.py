@@ -91,6 +91,7 @@ def save_checkpoint(accelerator, args, iteration: int, fingerprint: dict, best) 
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()  # every rank has written its random states before the folder moves
     if accelerator.is_main_process:
         if best.state is not None:
             save_file(best.state, str(tmp / BEST_MODEL_FILE))

@@ -222,6 +222,11 @@ def test_two_cpu_processes_match_one(make_args, tmp_path):
     assert all(r["source_examples_per_iteration"] == r["target_examples_per_iteration"] == 16 for r in log)
     assert (Path(args.output_dir) / "runs").is_dir()  # TensorBoard tracker
     assert done.stdout.count("target val (ego_val)") == 1  # printed by the main process only
+    # Each rank's random states are inside the checkpoint, none left behind in a temporary folder (rank 0 used
+    # to move the folder before rank 1 had written, and rank 1 then crashed on a loaded machine).
+    saved = Path(args.output_dir) / "checkpoints"
+    assert {"random_states_0.pkl", "random_states_1.pkl"} <= {p.name for p in (saved / "checkpoint-100").iterdir()}
+    assert not list(saved.glob(".*.tmp"))
 
 
 def _bad_pseudo_labels(path, splits, kind):

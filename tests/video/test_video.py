@@ -16,6 +16,7 @@ from ego2exo_hf.constants import CLASS_NAMES, FEATURE_DIM, NUM_CLASSES
 from ego2exo_hf.data.samplers import PairedBatchSampler, ShuffledStream, class_balanced_weights
 from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR
 from ego2exo_hf.video.config import VideoTrainingArguments
 from ego2exo_hf.video.loop import build_optimizer, inv_schedule
 from train_video import main as train_video
@@ -224,7 +225,7 @@ def test_two_cpu_processes_match_one(make_args, tmp_path):
     assert done.stdout.count("target val (ego_val)") == 1  # printed by the main process only
     # Each rank's random states are inside the checkpoint, none left behind in a temporary folder (rank 0 used
     # to move the folder before rank 1 had written, and rank 1 then crashed on a loaded machine).
-    saved = Path(args.output_dir) / "checkpoints"
+    saved = Path(args.output_dir) / CHECKPOINT_DIR
     assert {"random_states_0.pkl", "random_states_1.pkl"} <= {p.name for p in (saved / "checkpoint-100").iterdir()}
     assert not list(saved.glob(".*.tmp"))
 

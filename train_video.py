@@ -57,7 +57,8 @@ def main(argv=None, prog: str | None = None) -> dict:
 
     logger = get_logger("train_video")
     method = get_method(args.method, args)
-    if method.target_labels == "pseudo" and not Path(args.pseudo_labels).is_file():
+    args = method.args  # checked against the method, its learning rate filled in
+    if args.pseudo_labels and not Path(args.pseudo_labels).is_file():
         raise Ego2ExoError(f"pseudo-label file {args.pseudo_labels} not found (train_text.py writes it)")
     if args.push_to_hub:
         check_hub_access(args.hub_model_id)  # before training, not after

@@ -3,10 +3,12 @@
 Imports only `transformers.HfArgumentParser` (no torch), so `--help` and argument errors return at once.
 """
 
+import copy
 import difflib
 import sys
 from dataclasses import fields
 from pathlib import Path
+from types import MappingProxyType
 
 from transformers import HfArgumentParser
 
@@ -17,6 +19,14 @@ ARGUMENT_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 class ArgumentParser(OneLineArgumentErrors, HfArgumentParser):
     """`HfArgumentParser` whose errors are one line: the parser of both training scripts."""
+
+    @staticmethod
+    def _parse_dataclass_field(parser, field):
+        # A field's own metadata (the video stage's `fingerprint`) is not an argparse option: pass on the rest.
+        if "fingerprint" in field.metadata:
+            field = copy.copy(field)
+            field.metadata = MappingProxyType({k: v for k, v in field.metadata.items() if k != "fingerprint"})
+        HfArgumentParser._parse_dataclass_field(parser, field)
 
 
 def closest_name(name: str, candidates) -> str:

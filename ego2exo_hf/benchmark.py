@@ -1,9 +1,9 @@
-"""`ego2exo benchmark`: methods x directions x seeds of the video stage, one table with mean ± sd over seeds.
+"""The video-stage benchmark: methods x directions x seeds, one table with mean ± sd over seeds (`ego2exo benchmark`).
 
 Each run is `python -m train_video` in its own process under `<output_dir>/runs/<method>/<source>_<target>/seed<k>/`;
 a run whose `metrics.json` exists is not run again, so an interrupted benchmark resumes. The target pseudo-labels
-come from the text stage (`--pseudo_labels_dir`, searched for `ego2exo_<source>_<target>.txt`). A method name
-with `+pl` (e.g. `mcc+pl`) adds the pseudo-label loss to an unsupervised method.
+come from the text stage (`pseudo_labels_dir`, searched for `ego2exo_<source>_<target>.txt`). A method name
+with `+pl` (e.g. `mcc+pl`) adds the pseudo-label loss to a method that accepts it.
 """
 
 import json
@@ -11,17 +11,72 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .constants import PUBLISHED_RESULTS
+from .constants import DIRECTIONS, METRICS_FILE, PUBLISHED_RESULTS, SELECTIONS, SOURCE_SAMPLINGS, parse_direction
 from .data.pseudo_labels import pseudo_label_file_name
-from .demo import parse_direction
-from .errors import Ego2ExoError, exit_on_user_error
-from .utils import atomic_path, atomic_write_text, claim_output_dir
+from .errors import Ego2ExoError
+from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure
 
 RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
+MAX_SEED = 2**32 - 1  # numpy's and accelerate's set_seed accept 0 .. 2**32 - 1
+
+
+@dataclass
+class BenchmarkSettings:
+    """One benchmark grid and the options every run shares; checked before anything runs."""
+
+    data_dir: str
+    output_dir: str
+    methods: list[str] = field(default_factory=lambda: ["source_only", "lagtran"])
+    directions: list[str] = field(default_factory=lambda: list(DIRECTIONS))
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    pseudo_labels_dir: str | None = None
+    num_iterations: int = 45001
+    val_every: int = 500
+    selection: str = "last"
+    source_sampling: str = "balanced"
+    cache_dir: str | None = None
+
+    def __post_init__(self):
+        from .video.methods import METHODS, PSEUDO_LABEL_SUFFIX
+
+        if self.selection not in SELECTIONS:
+            raise Ego2ExoError(f"--selection must be one of {', '.join(SELECTIONS)}, got {self.selection!r}")
+        if self.source_sampling not in SOURCE_SAMPLINGS:
+            raise Ego2ExoError(f"--source_sampling must be one of {', '.join(SOURCE_SAMPLINGS)}, "
+                               f"got {self.source_sampling!r}")  # fmt: skip
+        for name in ("num_iterations", "val_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise Ego2ExoError(f"--{name} must be a whole number of at least 1, got {value!r}")
+        bad_seeds = [seed for seed in self.seeds if isinstance(seed, bool) or not isinstance(seed, int)
+                     or not 0 <= seed <= MAX_SEED]  # fmt: skip
+        if bad_seeds or not self.seeds:
+            shown = repr(bad_seeds[0]) if bad_seeds else "none"
+            raise Ego2ExoError(f"--seeds must be whole numbers in 0..{MAX_SEED}, got {shown}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise Ego2ExoError(f"--seeds: each seed once, got {' '.join(map(str, self.seeds))}")
+        with_pl = [name for name, cls in METHODS.items() if cls.pseudo_labels == "optional"]
+        for name in self.methods:
+            method, _, suffix = name.partition("+")
+            if method not in METHODS or suffix not in ("", PSEUDO_LABEL_SUFFIX) or (suffix and method not in with_pl):
+                raise Ego2ExoError(
+                    f"--methods: unknown method {name!r}; choose from {', '.join(METHODS)} "
+                    f"(add +{PSEUDO_LABEL_SUFFIX} to {', '.join(with_pl)} for the pseudo-label loss)"
+                )
+        if len(set(self.methods)) != len(self.methods):
+            raise Ego2ExoError(f"--methods: each method once, got {' '.join(self.methods)}")
+        if len(set(self.pairs)) != len(self.pairs):
+            raise Ego2ExoError(f"--directions: each direction once, got {' '.join(self.directions)}")
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The directions as (source, target) pairs."""
+        return [parse_direction(direction) for direction in self.directions]
 
 
 def find_pseudo_labels(folder, source: str, target: str) -> Path:
@@ -34,35 +89,28 @@ def find_pseudo_labels(folder, source: str, target: str) -> Path:
     return found[0]
 
 
-def plan_runs(args) -> list[dict]:
-    """Every (method, direction, seed) run with its options, before anything runs (bad names fail here)."""
-    from .video.config import METHOD_NAMES, SELECTIONS, UNSUPERVISED_METHODS
+def plan_runs(settings: BenchmarkSettings) -> list[dict]:
+    """Every (method, direction, seed) run with its options, before anything runs (missing label files fail here)."""
+    from .video.methods import METHODS
 
-    if args.selection not in SELECTIONS:
-        raise Ego2ExoError(f"--selection must be one of {', '.join(SELECTIONS)}, got {args.selection!r}")
     runs = []
-    for method_name in args.methods:
+    for method_name in settings.methods:
         method, _, suffix = method_name.partition("+")
-        if method not in METHOD_NAMES or suffix not in ("", "pl") or (suffix and method not in UNSUPERVISED_METHODS):
-            raise Ego2ExoError(
-                f"--methods: unknown method {method_name!r}; choose from {', '.join(METHOD_NAMES)} "
-                f"(add +pl to {', '.join(UNSUPERVISED_METHODS)} for the pseudo-label loss)"
-            )
-        for direction in args.directions:
-            source, target = parse_direction(direction)
-            needs_labels = method == "lagtran" or suffix
-            pseudo = find_pseudo_labels(args.pseudo_labels_dir, source, target) if needs_labels else None
-            for seed in args.seeds:
-                output = Path(args.output_dir) / "runs" / method_name / f"{source}_{target}" / f"seed{seed}"
-                options = dict(data_dir=args.data_dir, output_dir=output, source=source, target=target, method=method,
-                               seed=seed, num_iterations=args.num_iterations, val_every=args.val_every,
-                               checkpoint_every=args.num_iterations, selection=args.selection, report_to="none")
+        needs_labels = METHODS[method].pseudo_labels == "required" or bool(suffix)
+        for source, target in settings.pairs:
+            pseudo = find_pseudo_labels(settings.pseudo_labels_dir, source, target) if needs_labels else None
+            for seed in settings.seeds:
+                output = Path(settings.output_dir) / "runs" / method_name / f"{source}_{target}" / f"seed{seed}"
+                options = dict(data_dir=settings.data_dir, output_dir=output, source=source, target=target,
+                               method=method, seed=seed, num_iterations=settings.num_iterations,
+                               val_every=settings.val_every, checkpoint_every=settings.num_iterations,
+                               selection=settings.selection, report_to="none")  # fmt: skip
                 if pseudo:
                     options["pseudo_labels"] = pseudo
-                if args.source_sampling != "balanced":
-                    options["source_sampling"] = args.source_sampling
-                if args.cache_dir:
-                    options["cache_dir"] = args.cache_dir
+                if settings.source_sampling != "balanced":
+                    options["source_sampling"] = settings.source_sampling
+                if settings.cache_dir:
+                    options["cache_dir"] = settings.cache_dir
                 runs.append({"method": method_name, "direction": f"{source}->{target}", "seed": seed,
                              "output_dir": output, "options": options})  # fmt: skip
     return runs
@@ -76,7 +124,7 @@ def run_all(runs: list[dict], jobs: int, log_dir: Path) -> None:
     """Run what has no metrics.json yet, `jobs` processes at a time, under one progress bar."""
     from tqdm.auto import tqdm
 
-    todo = [r for r in runs if not (r["output_dir"] / "metrics.json").is_file()]
+    todo = [r for r in runs if not (r["output_dir"] / METRICS_FILE).is_file()]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="benchmark runs", unit="run")
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
     running, failed = [], []
@@ -104,7 +152,7 @@ def summarize(runs: list[dict]) -> dict:
     """`{method: {direction: {"target_val_top1": {"mean", "sd", "values"}, ...}}}` over the seeds."""
     results: dict = {}
     for run in runs:
-        metrics = json.loads((run["output_dir"] / "metrics.json").read_text())
+        metrics = json.loads((run["output_dir"] / METRICS_FILE).read_text())
         cell = results.setdefault(run["method"], {}).setdefault(run["direction"], {})
         for split, key in RESULTS_KEYS:
             cell.setdefault(f"{split}_{key}", []).append(metrics[split][key])
@@ -150,11 +198,7 @@ def results_table(results: dict, directions: list[str], seeds: int) -> str:
 
 def plot_results(results: dict, directions: list[str], path) -> Path:
     """Bars of target val top-1 per method and direction, with ± sd error bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     methods = list(results)
     width = 0.8 / max(len(directions), 1)
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(methods)), 4))
@@ -166,32 +210,29 @@ def plot_results(results: dict, directions: list[str], path) -> Path:
     ax.set_ylabel("target val top-1 (%)")
     ax.set_title("Ego2Exo video stage: mean ± sd over seeds")
     ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
-@exit_on_user_error
-def run_benchmark(args) -> int:
+def run_benchmark(settings: BenchmarkSettings, *, jobs: int = 1, overwrite: bool = False) -> dict:
+    """Run what is missing of the grid, `jobs` runs at a time, and write results.md, results.json and
+    results.png; returns the results."""
     from .data import load_ego2exo
 
-    runs = plan_runs(args)
-    output_dir = claim_output_dir(args.output_dir, "benchmark", overwrite=args.overwrite, data_dir=args.data_dir)
-    load_ego2exo(args.data_dir, "pooled", cache_dir=args.cache_dir)  # built once, shared by every run
+    runs = plan_runs(settings)
+    output_dir = claim_output_dir(settings.output_dir, "benchmark", overwrite=overwrite, data_dir=settings.data_dir)
+    load_ego2exo(settings.data_dir, "pooled", cache_dir=settings.cache_dir)  # built once, shared by every run
     log_dir = output_dir / "logs"
     log_dir.mkdir(exist_ok=True)
-    run_all(runs, args.jobs, log_dir)
+    run_all(runs, jobs, log_dir)
     directions = list(dict.fromkeys(r["direction"] for r in runs))
     results = summarize(runs)
-    table = results_table(results, directions, len(args.seeds))
+    table = results_table(results, directions, len(settings.seeds))
     atomic_write_text(output_dir / "results.json", json.dumps(
-        {"results": results, "seeds": args.seeds, "num_iterations": args.num_iterations,
-         "selection": args.selection, "source_sampling": args.source_sampling,
+        {"results": results, "seeds": settings.seeds, "num_iterations": settings.num_iterations,
+         "selection": settings.selection, "source_sampling": settings.source_sampling,
          "published": PUBLISHED_RESULTS}, indent=2) + "\n")  # fmt: skip
     atomic_write_text(output_dir / "results.md", table)
     plot_results(results, directions, output_dir / "results.png")
     print(table)
     print(f"wrote {output_dir}/results.md, results.json and results.png ({len(runs)} runs)")
-    return 0
+    return results

@@ -14,8 +14,6 @@ from .utils import atomic_write_text
 TEMPLATES = Path(__file__).with_name("templates")
 PAPER_URL = "https://arxiv.org/abs/2403.05535"
 PROJECT_URL = "https://github.com/ego2exo-hf/ego2exo-hf"
-# The names `text/pseudo_labeller.py` saves under (not imported from there: it pulls in numpy and scikit-learn).
-NGRAM_DIR, PSEUDO_LABELLER_FILE = "ngram_classifier", "pseudo_labeller.json"
 TAGS = ["ego2exo", "lagtran", "video-domain-adaptation"]
 DEFAULT_LIMITATIONS = "Trained on Ego-Exo4D cooking takes only; accuracy on other activities or cameras is unknown."
 ORACLE = (
@@ -102,7 +100,7 @@ def write_text_model_card(output_dir, *, settings: dict, metrics: dict) -> Path:
     )
     chosen = "chosen on the held-out source slice" if heldout else "the default (no held-out slice)"
     labeller = (
-        f"one fine-tuned transformer pooled log-linearly with a TF-IDF n-gram classifier (`{NGRAM_DIR}/`{reads}), "
+        f"one fine-tuned transformer pooled log-linearly with a TF-IDF n-gram classifier (`{C.NGRAM_DIR}/`{reads}), "
         f"n-gram weight {combination.get('ngram_weight', 0.0)}, {chosen}"
         if s.get("ngram_ensemble")
         else "the fine-tuned transformer's probabilities alone (n-gram pooling off)"
@@ -127,7 +125,7 @@ def write_text_model_card(output_dir, *, settings: dict, metrics: dict) -> Path:
             f"A keystep classifier of segment captions fine-tuned on the *{source}* train captions of Ego2Exo. Its "
             f"predictions on the *{target}* train captions are the target pseudo-labels of the video stage "
             f"(`{label_file.parent.as_posix()}/`). This folder is a complete pseudo-labeller: the transformer and "
-            f"its tokenizer, `{NGRAM_DIR}/` and `{PSEUDO_LABELLER_FILE}` (the pooling and context weights)."
+            f"its tokenizer, `{C.NGRAM_DIR}/` and `{C.PSEUDO_LABELLER_FILE}` (the pooling and context weights)."
         ),
         details={
             "direction (source->target)": direction,

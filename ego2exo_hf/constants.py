@@ -41,6 +41,23 @@ STRIDE_FRAMES = 16
 FEATURE_SUBDIR = "features/omnivore_video"
 METADATA_FILE = "ego2exo.json"
 SYNTHETIC_VIEW_SHIFTS = ("transform", "swap")  # how synthetic exo features relate to ego ones (default first)
+SCALES = ("tiny", "demo", "full")  # synthetic sizes (data/synthetic.py)
+DATASET_CONFIGS = ("text", "pooled", "frames")  # the builder's configs (data/builder.py)
+EGOEXO_PARTS = (FEATURE_SUBDIR, "takes", "downscaled_takes/448")  # what `ego2exo download` can fetch
+DIRECTIONS = ("exo->ego", "ego->exo")
+
+# Names of the video stage's choices; each is checked against its registry by tests/test_constants.py.
+METHOD_NAMES = ("lagtran", "source_only", "target_supervised", "dann", "cdan", "mcc", "bnm", "mdd", "fixmatch")
+HEADS = ("mean", "attention", "transformer")  # models/temporal.py POOLING
+SELECTIONS = ("last", "source_val", "entropy", "snd", "dev", "target_val_oracle")  # video/selection.py CRITERIA
+SOURCE_SAMPLINGS = ("balanced", "natural")  # data/samplers.py PairedBatchSampler(class_balanced=...)
+
+# Artefact file names shared by the stages, the commands and the cards.
+METRICS_FILE = "metrics.json"
+TRAINING_LOG_FILE = "training_log.jsonl"
+PSEUDO_LABELLER_FILE = "pseudo_labeller.json"
+NGRAM_DIR = "ngram_classifier"
+RESULTS_FILES = ("results.md", "results.json", "results.png")
 
 HUB_DATASET_REPO = "Tarun23/Ego2Exo"
 DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -66,6 +83,17 @@ CITATION = """@article{kalluri2024lagtran,
   year    = {2024},
   url     = {https://arxiv.org/abs/2403.05535},
 }"""
+
+
+def parse_direction(text: str) -> tuple[str, str]:
+    """`exo->ego`, `exo-ego`, `exo_ego` or `exo2ego` -> ("exo", "ego")."""
+    from .errors import Ego2ExoError
+
+    for sep in ("->", "2", "-", "_"):
+        source, _, target = text.partition(sep)
+        if source in DOMAINS and target in DOMAINS and source != target:
+            return source, target
+    raise Ego2ExoError(f"--directions: cannot read {text!r}; write exo->ego or ego->exo")
 
 
 def split_name(domain: str, part: str) -> str:

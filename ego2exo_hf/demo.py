@@ -14,23 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import CLASS_NAMES, DEFAULT_TEXT_MODEL, DOMAINS, NUM_CLASSES, PUBLISHED_RESULTS
-from .errors import Ego2ExoError, exit_on_user_error
-from .utils import atomic_path, atomic_write_text, claim_output_dir
+from .constants import (
+    CLASS_NAMES,
+    DEFAULT_TEXT_MODEL,
+    DIRECTIONS,
+    METRICS_FILE,
+    NUM_CLASSES,
+    PUBLISHED_RESULTS,
+    TRAINING_LOG_FILE,
+    parse_direction,
+)
+from .errors import Ego2ExoError
+from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure
 
 METHODS = ("source_only", "lagtran", "target_supervised")
 METHOD_TITLES = {"source_only": "source only", "lagtran": "LaGTran", "target_supervised": "target supervised"}
 # Step counts per scale: (text-stage optimizer steps, video-stage iterations, validate every).
 SCALE_STEPS = {"tiny": (60, 300, 100), "demo": (150, 3000, 250)}
-
-
-def parse_direction(text: str) -> tuple[str, str]:
-    """`exo->ego`, `exo-ego`, `exo_ego` or `exo2ego` -> ("exo", "ego")."""
-    for sep in ("->", "2", "-", "_"):
-        source, _, target = text.partition(sep)
-        if source in DOMAINS and target in DOMAINS and source != target:
-            return source, target
-    raise Ego2ExoError(f"--directions: cannot read {text!r}; write exo->ego or ego->exo")
 
 
 def _stage(message: str) -> None:
@@ -46,7 +46,7 @@ def run_stage(script: str, options: dict, output_dir, threads: int | None = None
     env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     if subprocess.run(command, env=env).returncode != 0:
         raise Ego2ExoError(f"{script} failed (its error is printed above); command: {' '.join(command)}")
-    return json.loads((Path(output_dir) / "metrics.json").read_text())
+    return json.loads((Path(output_dir) / METRICS_FILE).read_text())
 
 
 def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, seed) -> dict:
@@ -56,10 +56,12 @@ def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, 
 
 
 def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels, iterations, val_every, seed) -> dict:
+    from .video.methods import get_method_class
+
     options = dict(data_dir=data_dir, output_dir=output_dir, source=source, target=target, method=method,
                    num_iterations=iterations, val_every=val_every, checkpoint_every=iterations,
                    logging_steps=max(1, val_every // 5), seed=seed, report_to="none")  # fmt: skip
-    if method == "lagtran":
+    if get_method_class(method).pseudo_labels == "required":
         options["pseudo_labels"] = pseudo_labels
     return run_stage("train_video", options, output_dir, threads=1)  # 64 x 1536 batches: one CPU thread is fastest
 
@@ -95,11 +97,7 @@ def target_val_predictions(model_dir, data_dir, split: str) -> tuple[np.ndarray,
 
 def plot_confusion(labels, predicted, title: str, path) -> Path:
     """Row-normalised confusion matrix with class names on both axes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES))
     np.add.at(matrix, (labels, predicted), 1)
     matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -111,11 +109,7 @@ def plot_confusion(labels, predicted, title: str, path) -> Path:
     ax.set_ylabel("true keystep")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of the true class")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)
 
 
 def _read_log(path) -> list[dict]:
@@ -124,18 +118,14 @@ def _read_log(path) -> list[dict]:
 
 def plot_training_curves(run_dirs: dict, path) -> Path:
     """Loss and source/target val top-1 against iteration, one column per direction, one colour per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     directions = list(run_dirs)
     fig, axes = plt.subplots(2, len(directions), figsize=(6.5 * len(directions), 8), squeeze=False)
     colours = dict(zip(METHODS, ("tab:gray", "tab:blue", "tab:green")))
     for col, direction in enumerate(directions):
         loss_ax, acc_ax = axes[0][col], axes[1][col]
         for method, run_dir in run_dirs[direction].items():
-            log = _read_log(Path(run_dir) / "training_log.jsonl")
+            log = _read_log(Path(run_dir) / TRAINING_LOG_FILE)
             losses = [(r["iteration"], r["loss"]) for r in log if r.get("loss") is not None]
             if losses:
                 loss_ax.plot(*zip(*losses), color=colours[method], label=METHOD_TITLES[method])
@@ -152,16 +142,12 @@ def plot_training_curves(run_dirs: dict, path) -> Path:
         acc_ax.set_xlabel("iteration")
         acc_ax.set_ylabel("top-1 (%)")
         acc_ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def run_demo(
     scale="demo",
-    directions=("exo->ego", "ego->exo"),
+    directions=DIRECTIONS,
     output_dir="runs/demo",
     text_model=DEFAULT_TEXT_MODEL,
     text_steps=None,
@@ -172,8 +158,8 @@ def run_demo(
     overwrite=False,
 ) -> dict:
     """Run the whole method and write the results; returns `results.json`'s content."""
-    from .commands import summarize
     from .data import load_ego2exo, write_synthetic
+    from .data.builder import summarize
 
     if scale not in SCALE_STEPS:
         raise Ego2ExoError(f"--scale must be one of {', '.join(SCALE_STEPS)}, got {scale!r}")
@@ -248,20 +234,3 @@ Published (real Ego2Exo, Omnivore features, top-1 %; from the paper, not reprodu
     print(table)
     print(f"\nwrote {output_dir}/results.md, results.json, training_curves.png and confusion_*.png ({minutes:.1f} min)")
     return results
-
-
-@exit_on_user_error
-def run_demo_command(args) -> int:
-    run_demo(
-        scale=args.scale,
-        directions=args.directions,
-        output_dir=args.output_dir,
-        text_model=args.text_model or DEFAULT_TEXT_MODEL,
-        text_steps=args.text_steps,
-        video_iterations=args.video_iterations,
-        val_every=args.val_every,
-        seed=args.seed,
-        data_dir=args.data_dir,
-        overwrite=args.overwrite,
-    )
-    return 0

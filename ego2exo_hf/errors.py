@@ -8,6 +8,11 @@ class Ego2ExoError(Exception):
     """A problem the user can fix (bad file, bad argument, bad data). The message says what and where."""
 
 
+def first_line(err: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name when empty), cut to `limit` characters."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:limit]
+
+
 def where(file=None, split=None, segment_id=None) -> str:
     """Format the location part of an error message: `file=..., split=..., segment_id=...`."""
     parts = [f"{k}={v}" for k, v in (("file", file), ("split", split), ("segment_id", segment_id)) if v is not None]

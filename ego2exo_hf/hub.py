@@ -3,13 +3,20 @@
 import json
 from pathlib import Path
 
-from .errors import Ego2ExoError
+from .constants import METRICS_FILE
+from .errors import Ego2ExoError, first_line
 from .utils import atomic_write_text, sha256_file
+
+
+def looks_local(name_or_path) -> bool:
+    """Whether a `--model` value names a local folder rather than a Hub repo id (`org/name` or `name`)."""
+    name = str(name_or_path)
+    return Path(name).is_absolute() or name.startswith((".", "~")) or name.count("/") > 1 or Path(name).is_dir()
 
 
 def write_metrics(output_dir, metrics: dict) -> Path:
     """Write `metrics.json` atomically."""
-    return atomic_write_text(Path(output_dir) / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return atomic_write_text(Path(output_dir) / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
 
 
 def _push_later(folder, repo_id: str, repo_type: str) -> str:
@@ -27,7 +34,7 @@ def check_hub_access(repo_id: str, folder=None, repo_type: str = "model") -> Non
     try:
         HfApi().whoami()
     except Exception as err:  # no token, a bad token or no network: all mean we cannot push
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        reason = first_line(err, 160)
         raise Ego2ExoError(f"--push_to_hub: the Hub cannot be reached or the token cannot write ({reason}){later}")
 
 
@@ -46,7 +53,7 @@ def push_folder(folder, repo_id: str, *, repo_type: str = "model", commit_messag
             ignore_patterns=["checkpoints/*", "checkpoint-*/*", "runs/*", "*/checkpoint-*/*", "*/runs/*", ".*"],
         )
     except Exception as err:  # network, auth or Hub errors: the local output stays complete
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        reason = first_line(err, 160)
         raise Ego2ExoError(f"push to {repo_id} failed ({reason}): {_push_later(folder, repo_id, repo_type)}")
 
 

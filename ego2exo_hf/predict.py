@@ -10,8 +10,6 @@ report = evaluate_pseudo_labels("pseudo_labels/ego2exo_exo_ego.txt", "path/to/da
 The same from the shell: `ego2exo predict ...` and `ego2exo evaluate-pseudo-labels ...`.
 """
 
-import json
-from collections import Counter
 from pathlib import Path
 
 import datasets
@@ -22,10 +20,10 @@ from transformers import AutoConfig
 from .constants import CLASS_NAMES, NUM_CLASSES, SPLITS
 from .data.builder import load_ego2exo
 from .data.pseudo_labels import read_pseudo_labels
-from .errors import Ego2ExoError, exit_on_user_error, where
+from .errors import Ego2ExoError, where
 from .metrics import compute_accuracy, load_accuracy_metric
 from .models import FeatureClassifier, FeatureClassifierConfig
-from .utils import atomic_path, check_output_file
+from .utils import atomic_path
 
 TOP_K = 5
 PREDICTION_FEATURES = datasets.Features(
@@ -192,32 +190,6 @@ def evaluate_pseudo_labels(pseudo_labels, data_dir, split: str, *, cache_dir=Non
     }
 
 
-# ------------------------------------------------------------------------------------------------ CLI
-def _format_metrics(metrics: dict) -> str:
-    return f"top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, mean-class {metrics['mean_class']:.2f}%"
-
-
-@exit_on_user_error
-def run_predict(args) -> int:
-    _check_split(args.split)
-    if args.output_file:
-        check_output_file(args.output_file, args.data_dir)  # before the work, not after
-    model = load_feature_classifier(args.model)
-    table, metrics = predict_split(
-        model, args.data_dir, args.split, cache_dir=args.cache_dir, batch_size=args.batch_size
-    )
-    print(f"{args.split}: {len(table)} segments predicted with {args.model}")
-    if len(table):
-        common = Counter(table["prediction_name"][:]).most_common(3)
-        mean_confidence = float(np.mean(table["confidence"][:]))
-        print(f"mean confidence {mean_confidence:.3f}; most predicted: " + ", ".join(f"{n} {c}" for n, c in common))
-    if metrics is not None:
-        print(f"accuracy: {_format_metrics(metrics)}")
-    if args.output_file:
-        print(f"wrote {write_predictions(table, args.output_file)}")
-    return 0
-
-
 def split_from_file_name(path) -> str:
     """`ego2exo_<source>_<target>.txt` (the official name) -> `<target>_train`, or a one-line error."""
     parts = Path(path).stem.split("_")
@@ -226,27 +198,8 @@ def split_from_file_name(path) -> str:
     raise Ego2ExoError(f"{path}: give --split (the name is not ego2exo_<source>_<target>.txt, which names the split)")
 
 
-@exit_on_user_error
-def run_evaluate_pseudo_labels(args) -> int:
-    split = args.split or split_from_file_name(args.pseudo_labels)
-    report = evaluate_pseudo_labels(args.pseudo_labels, args.data_dir, split, cache_dir=args.cache_dir)
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print(
-        f"{report['file']} on {report['split']}: {report['num_pseudo_labels']} of {report['num_segments']} "
-        f"segments pseudo-labelled (coverage {report['coverage']:.2f}%)"
-    )
-    print(f"top-1 {report['top1']:.2f}%, mean-class {report['mean_class']:.2f}% (over the pseudo-labelled segments)")
-    width = max(map(len, CLASS_NAMES))
-    for name, acc in report["per_class"].items():
-        shown = "    -" if acc is None else f"{acc:6.2f}%"
-        print(f"  {name:<{width}}  {shown}  ({report['class_counts'][name]} segments)")
-    return 0
-
-
 __all__ = [
     "evaluate_pseudo_labels", "load_feature_classifier",
-    "predict_features", "predict_split", "predictions_table", "run_evaluate_pseudo_labels", "run_predict",
+    "predict_features", "predict_split", "predictions_table", "split_from_file_name",
     "write_predictions",
 ]  # fmt: skip

@@ -6,6 +6,7 @@ and `frames` (plus the per-window feature sequence). Splits keep the official na
 
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pyarrow as pa
 from datasets.builder import DatasetGenerationError
 from datasets.features.features import to_pyarrow_listarray
 
-from ..constants import CITATION, CLASS_NAMES, FEATURE_DIM, FEATURE_SUBDIR, SPLITS
+from ..constants import CITATION, CLASS_NAMES, DATASET_CONFIGS, FEATURE_DIM, FEATURE_SUBDIR, SPLITS
 from ..errors import Ego2ExoError, where
 from ..utils import ensure_writable_dir
 from .official import (
@@ -156,8 +157,8 @@ def data_fingerprint(data_dir, config: str) -> str:
 
 def ego2exo_builder(data_dir, config: str = "pooled", cache_dir=None) -> Ego2Exo:
     """The builder for `data_dir`, its Arrow cache keyed by the folder's content."""
-    if config not in ("text", "pooled", "frames"):
-        raise Ego2ExoError(f"unknown config {config!r}: choose text, pooled or frames")
+    if config not in DATASET_CONFIGS:
+        raise Ego2ExoError(f"unknown config {config!r}: choose {', '.join(DATASET_CONFIGS)}")
     data_dir = Path(data_dir).resolve()
     if cache_dir is not None:
         ensure_writable_dir(cache_dir)  # a file or a read-only folder: one line now, not a traceback later
@@ -195,3 +196,17 @@ def load_ego2exo(data_dir, config: str = "pooled", cache_dir=None, num_proc=None
             for split in builder.info.splits
         }
     )
+
+
+def summarize(dataset: datasets.DatasetDict) -> str:
+    """Split sizes and the most frequent classes of a built Ego2Exo."""
+    lines = []
+    for split in SPLITS:
+        part = dataset[split]
+        counts = Counter(part["label"][:])
+        top = ", ".join(f"{CLASS_NAMES[c]} {n}" for c, n in counts.most_common(3))
+        captioned = sum(bool(t) for t in part["text_caption"][:])
+        lines.append(
+            f"{split:>10}: {len(part):5d} segments, {len(counts):2d} classes, {captioned:5d} captioned; top: {top}"
+        )
+    return "\n".join(lines)

@@ -43,13 +43,11 @@ from huggingface_hub.errors import (
 from tqdm.auto import tqdm
 
 from ..constants import FEATURE_SUBDIR, HUB_DATASET_REPO, METADATA_FILE, SPLITS
-from ..errors import Ego2ExoError, exit_on_user_error
-from ..utils import atomic_path, atomic_write_text, ensure_writable_dir, sha256_file
+from ..errors import Ego2ExoError
+from ..utils import atomic_path, atomic_write_text, sha256_file
 from .official import load_feature_file, read_metadata
 
-FEATURE_PART = "features/omnivore_video"
-VIDEO_PARTS = ("takes", "downscaled_takes/448")
-PARTS = (FEATURE_PART, *VIDEO_PARTS)
+FEATURE_PART = FEATURE_SUBDIR
 CHECKSUM_FILE = ".ego2exo_checksums.json"
 LICENCE_HELP = (
     "Ego-Exo4D data needs a licence from Meta: fill in the form at https://ego4ddataset.com/egoexo-license/ "
@@ -338,18 +336,3 @@ def report_missing(missing: dict[str, list[str]], limit: int = 20) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- CLI
-@exit_on_user_error
-def run_download(args) -> int:
-    if args.batch_size < 1:
-        raise Ego2ExoError(f"--batch_size must be at least 1, got {args.batch_size}")
-    data_dir = ensure_writable_dir(args.data_dir)
-    download_metadata(data_dir, revision=args.revision, metadata=args.metadata)
-    if args.skip_features:
-        return 0
-    missing = download_features(data_dir, parts=args.parts, batch_size=args.batch_size, egoexo=args.egoexo)
-    if missing:
-        raise Ego2ExoError(
-            f"{sum(map(len, missing.values()))} feature files are still missing after `egoexo` finished "
-            "(listed above): run the command again; if they stay missing, Ego-Exo4D may not publish them"
-        )
-    return 0

@@ -5,15 +5,13 @@ every feature file it references: present, loadable, 1536 wide, and long enough 
 `feature_indices`. Each file is read once, whatever the number of segments and splits that use it.
 """
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from ..constants import SPLITS
-from ..errors import Ego2ExoError, exit_on_user_error
-from ..utils import atomic_write_text, check_output_file
+from ..errors import Ego2ExoError
 from .download import check_metadata_checksum
 from .official import group_by_feature_file, load_feature_file, nonfinite_rows, read_metadata
 
@@ -91,18 +89,3 @@ def format_report(report: VerifyReport, max_ids: int = 5) -> str:
         detail = f" ({p.detail})" if p.detail else ""
         lines.append(f"  {p.kind}: file={p.file}, split={p.split}, segment_id={ids}{more}{detail}")
     return "\n".join(lines)
-
-
-@exit_on_user_error
-def run_verify(args) -> int:
-    """Print the per-split counts and the problems; exit 1 when there is any."""
-    if args.report:
-        check_output_file(args.report, args.data_dir)  # before the work, not after
-    report = verify_data_dir(args.data_dir, args.splits)
-    print(format_report(report))
-    if args.report:
-        atomic_write_text(args.report, json.dumps(asdict(report), indent=2) + "\n")
-    if not report.ok:
-        raise SystemExit(1)
-    print("all segments complete")
-    return 0

@@ -4,7 +4,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
@@ -16,12 +16,6 @@ CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "training_state.json"  # written last: a checkpoint folder without it is incomplete
 BEST_MODEL_FILE = "best_model.safetensors"
-# Settings a checkpoint must share with the run that resumes it (num_iterations may grow, paths may move).
-RESUME_KEYS = (
-    "source", "target", "method", "batch_size", "learning_rate", "classifier_lr_multiplier", "momentum",
-    "weight_decay", "lr_gamma", "lr_power", "seed", "selection", "feature_dim", "hidden_dim",
-    "cdan_entropy", "mdd_margin", "source_sampling",
-)  # fmt: skip
 
 
 @dataclass
@@ -38,10 +32,20 @@ class Checkpoint:
 
 
 def run_fingerprint(args) -> dict:
-    """The settings a resumed run must share with the checkpoint, pseudo-label file content included."""
-    fingerprint = {key: getattr(args, key) for key in RESUME_KEYS}
-    if args.method == "lagtran":
-        fingerprint["pseudo_labels_sha256"] = sha256_file(args.pseudo_labels)
+    """What a resumed run must share with its checkpoint: every option that changes the model, the data or the
+    optimisation (each option says how, `video/config.py`), input files by their content, the data by its cache
+    key (num_iterations may grow, output and logging options may change, the data folder may move)."""
+    from ..data.builder import data_fingerprint
+
+    fingerprint = {}
+    for option in fields(args):
+        kind, value = option.metadata.get("fingerprint", "value"), getattr(args, option.name)
+        if kind == "file":
+            fingerprint[f"{option.name}_sha256"] = sha256_file(value) if value else None
+        elif kind == "data":
+            fingerprint[f"{option.name}_content"] = data_fingerprint(value, args.config)
+        elif kind == "value":
+            fingerprint[option.name] = value
     return fingerprint
 
 
@@ -74,7 +78,10 @@ def find_checkpoint(args) -> Checkpoint:
     saved = state["fingerprint"]
     diff = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in run_fingerprint(args).items() if saved.get(k) != v]
     if diff:
-        raise Ego2ExoError(f"{path}: checkpoint of a different configuration: {', '.join(diff)}")
+        raise Ego2ExoError(
+            f"{path}: checkpoint of a different configuration: {', '.join(diff)}; to resume, give the checkpoint's "
+            "values; to start this configuration afresh, drop --resume_from_checkpoint or choose another --output_dir"
+        )
     if state["iteration"] > args.num_iterations:
         raise Ego2ExoError(
             f"{path}: checkpoint at iteration {state['iteration']} is past --num_iterations {args.num_iterations}"

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import torch
 
+from ..constants import TRAINING_LOG_FILE
 from ..utils import atomic_write_text
-
-LOG_FILE = "training_log.jsonl"
 
 
 def build_optimizer(model, extra_modules, args) -> torch.optim.SGD:
@@ -115,7 +114,7 @@ class TrainingLog:
     logged after the checkpoint is dropped, a cut-off last line included."""
 
     def __init__(self, output_dir, enabled: bool, resume_iteration: int = 0):
-        self.path = Path(output_dir) / LOG_FILE
+        self.path = Path(output_dir) / TRAINING_LOG_FILE
         self.enabled = enabled
         self.records = []  # what the log holds, for the selection summary
         if enabled:

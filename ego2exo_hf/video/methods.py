@@ -1,22 +1,29 @@
 """Video-stage methods: each turns the process's share of a paired batch into the loss of one optimisation step.
 
-A method is a small object. `target_labels` says which labels the target rows carry ("pseudo": the text stage's,
-"true": the ground truth, "unlabelled": none, None: no target rows are drawn). `joint_forward` says whether source
-and target rows go through the model in one call, as the method's reference trainer does (one BatchNorm
-statistic over both domains), or in two. `modules()` returns its extra trainable modules (a domain
-discriminator, an adversarial head): the script gives them their own optimiser group, passes them through
-`accelerator.prepare` and hands the prepared ones back with `attach`. Register a new method in `METHODS`. The
-losses themselves are in `adaptation.py`; docs/video_stage.md names each method's reference and settings.
+A method is a small object that knows its own settings: `pseudo_labels` says whether it needs ("required"),
+accepts ("optional": `--pseudo_labels`, `+pl` in the benchmark) or ignores ("unused") the text stage's labels,
+`default_learning_rate` is its published learning rate, and `options` are the stage options only it reads, with
+their defaults (a value given to another method is an error). `target_labels` says which labels the target rows
+carry ("pseudo": the text stage's, "true": the ground truth, "unlabelled": none, None: no target rows are drawn).
+`joint_forward` says whether source and target rows go through the model in one call, as the method's reference
+trainer does (one BatchNorm statistic over both domains), or in two. `modules()` returns its extra trainable
+modules (a domain discriminator, an adversarial head): the script gives them their own optimiser group, passes
+them through `accelerator.prepare` and hands the prepared ones back with `attach`. Register a new method in
+`METHODS` (and its name in `constants.METHOD_NAMES`). The losses themselves are in `adaptation.py`;
+docs/video_stage.md names each method's reference and settings.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..constants import NUM_CLASSES
+from ..errors import Ego2ExoError
 from . import adaptation
+
+PSEUDO_LABEL_SUFFIX = "pl"  # `ego2exo benchmark --methods mcc+pl`: an unsupervised method with the pseudo-label loss
 
 
 @dataclass
@@ -36,13 +43,29 @@ class VideoMethod:
 
     name = "base"
     target_labels: str | None = None
+    pseudo_labels = "unused"  # "required", "optional" or "unused": what the method does with --pseudo_labels
+    default_learning_rate = 0.003  # the paper's; a method with another published value says so
+    options: dict = {}  # stage options only this method reads, with their defaults
     joint_forward = True  # one model call on [source rows | target rows]
     needs_features = False  # whether `adaptation_loss` reads the hidden layer
     reference = ""  # the reference trainer the forward scheme and the loss follow (docs/video_stage.md)
 
     def __init__(self, args=None):
-        self.args = args
+        """`args`: the stage's `VideoTrainingArguments`, checked against the method and completed with its defaults
+        (`self.args`); None for a method with every default (tests, benchmarks)."""
+        self.args = None if args is None else self.configure(args)
         self._modules: list[nn.Module] | None = None
+
+    @classmethod
+    def configure(cls, args):
+        """`args` checked against this method (its pseudo-labels, other methods' options) with the method's learning
+        rate where none was given."""
+        if cls.pseudo_labels == "required" and not args.pseudo_labels:
+            raise Ego2ExoError(f"--method {cls.name} needs --pseudo_labels (the text stage writes them)")
+        for option, (owner, default) in METHOD_OPTIONS.items():
+            if owner is not cls and getattr(args, option) != default:
+                raise Ego2ExoError(f"--{option} applies to --method {owner.name} only")
+        return args if args.learning_rate is not None else replace(args, learning_rate=cls.default_learning_rate)
 
     def build_modules(self) -> list[nn.Module]:
         """The extra trainable modules, built on the first `modules()` call (after the model, under the seed)."""
@@ -123,6 +146,7 @@ class LaGTran(VideoMethod):
 
     name = "lagtran"
     target_labels = "pseudo"
+    pseudo_labels = "required"
     reference = "LaGTran_ICML2024 src/trainer/feat_lagtran.py"
 
 
@@ -141,6 +165,7 @@ class UnsupervisedAdaptation(VideoMethod):
     cross-entropy added. `weight` is the published trade-off of the adaptation term."""
 
     weight = 1.0
+    pseudo_labels = "optional"
 
     def __init__(self, args=None):
         super().__init__(args)
@@ -184,6 +209,7 @@ class CDAN(DANN):
     classes exceeds 4096 (256 x 24 here), as the paper prescribes; `--cdan_entropy` gives CDAN+E (thuml's loss)."""
 
     name = "cdan"
+    options = {"cdan_entropy": False}
     reference = "LaGTran_ICML2024 UDA_trainer/cdan.py; thuml/CDAN pytorch/loss.py (CDAN), network.py (RandomLayer)"
 
     @property
@@ -233,17 +259,19 @@ class BNM(UnsupervisedAdaptation):
 
 class MDD(UnsupervisedAdaptation):
     """Margin Disparity Discrepancy (Zhang et al., ICML 2019), as tllib's example: margin 4 (`--mdd_margin`),
-    trade-off 1, learning rate 0.004 for the heads (0.0004 x 10, config.py), an adversarial head of the
+    trade-off 1, learning rate 0.004 for the heads (0.0004 x 10), an adversarial head of the
     classifier's shape behind a warm-start gradient reversal (0 -> 0.1 over 1000 iterations)."""
 
     name = "mdd"
     needs_features = True
+    default_learning_rate = 0.0004  # tllib's example: 0.004 for the heads after --classifier_lr_multiplier 10
+    options = {"mdd_margin": 4.0}
     reference = "thuml/Transfer-Learning-Library tllib/alignment/mdd.py, examples/.../mdd.py"
     grl = {"high": 0.1, "alpha": 1.0, "max_iterations": 1000}  # tllib WarmStartGradientReverseLayer of MDD
 
     @property
     def margin(self) -> float:
-        return self.args.mdd_margin if self.args is not None else 4.0
+        return self.args.mdd_margin if self.args is not None else self.options["mdd_margin"]
 
     def build_modules(self):
         head = nn.Linear(self.hidden_dim, NUM_CLASSES)  # initialised as tllib's adversarial head
@@ -291,6 +319,16 @@ METHODS = {
 }
 
 
+METHOD_OPTIONS = {option: (cls, default) for cls in METHODS.values() for option, default in cls.options.items()}
+
+
+def get_method_class(name: str) -> type[VideoMethod]:
+    """The method registered under `name` (a one-line error naming the choices otherwise)."""
+    if name not in METHODS:
+        raise Ego2ExoError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+    return METHODS[name]
+
+
 def get_method(name: str, args=None) -> VideoMethod:
     """A new instance of the method registered under `name`, configured from the stage's arguments."""
-    return METHODS[name](args)
+    return get_method_class(name)(args)

@@ -67,9 +67,11 @@ def test_benchmark_bad_method_is_one_line(tiny_data_dir, tmp_path, capsys):
 def test_benchmark_passes_source_sampling_to_every_run(tiny_data_dir, tmp_path):
     from ego2exo_hf.benchmark import plan_runs
     from ego2exo_hf.cli import build_parser
+    from ego2exo_hf.commands.benchmark import settings_from_args
 
     argv = ["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(tmp_path), "--methods", "dann",
             "source_only", "--directions", "exo->ego", "--seeds", "0"]  # fmt: skip
-    natural = plan_runs(build_parser().parse_args([*argv, "--source_sampling", "natural"]))
+    natural = plan_runs(settings_from_args(build_parser().parse_args([*argv, "--source_sampling", "natural"])))
     assert [run["options"]["source_sampling"] for run in natural] == ["natural", "natural"]
-    assert all("source_sampling" not in run["options"] for run in plan_runs(build_parser().parse_args(argv)))
+    default = plan_runs(settings_from_args(build_parser().parse_args(argv)))
+    assert all("source_sampling" not in run["options"] for run in default)

@@ -15,9 +15,11 @@ from video_fixture import REPO, TWO_CPU_PROCESSES, subprocess_env
 
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
 from ego2exo_hf.video import adaptation
-from ego2exo_hf.video.config import UNSUPERVISED_METHODS, VideoTrainingArguments
-from ego2exo_hf.video.methods import get_method
+from ego2exo_hf.video.config import VideoTrainingArguments
+from ego2exo_hf.video.methods import METHODS, get_method
 from train_video import main as train_video
+
+UNSUPERVISED_METHODS = [name for name, cls in METHODS.items() if cls.pseudo_labels == "optional"]
 
 
 @pytest.fixture
@@ -130,7 +132,7 @@ def test_methods_add_their_term_and_the_pseudo_label_loss():
     wide = get_method("cdan", replace(args, method="cdan", hidden_dim=256)).modules()[0]
     assert wide.randomized and wide.discriminator[0].in_features == 1024  # 256 x 24 > 4096: randomized map
     assert get_method("mdd", replace(args, method="mdd")).modules()[0].out_features == 24
-    assert replace(args, method="mdd", learning_rate=None).learning_rate == 0.0004
+    assert get_method("mdd", replace(args, method="mdd", learning_rate=None)).args.learning_rate == 0.0004
 
 
 @pytest.mark.parametrize("method", UNSUPERVISED_METHODS)

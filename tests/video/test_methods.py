@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+from ego2exo_hf.constants import METHOD_NAMES
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
-from ego2exo_hf.video.config import METHOD_NAMES
 from ego2exo_hf.video.loop import build_optimizer
 from ego2exo_hf.video.methods import METHODS, LaGTran, VideoMethod, get_method
 

@@ -452,8 +452,8 @@ SHARED = {"classifier_lr_multiplier": 10.0, "momentum": 0.9, "weight_decay": 5e-
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_hyper_parameters_match_the_reference_table(name):
     expected = REFERENCE[name]
-    args = make_args(name)
-    method = get_method(name, args)
+    method = get_method(name, make_args(name))
+    args = method.args  # the method's defaults filled in
     settings = method.settings()
     assert settings["joint_forward"] == (expected["forward"] == "joint") == method.joint_forward
     for key in ("trade_off", "grl", "discriminator_width", "margin", "temperature", "threshold", "randomized_above",

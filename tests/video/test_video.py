@@ -19,6 +19,7 @@ from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
 from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR
 from ego2exo_hf.video.config import VideoTrainingArguments
 from ego2exo_hf.video.loop import build_optimizer, inv_schedule
+from ego2exo_hf.video.methods import get_method
 from train_video import main as train_video
 from train_video import make_parser
 
@@ -74,7 +75,7 @@ def test_model_head_init_and_auto_reload(tmp_path):
 
 
 def test_inv_schedule_and_optimizer(make_args):
-    args = make_args("opt")
+    args = get_method("lagtran", make_args("opt")).args  # the method's learning rate filled in
     model = FeatureClassifier(FeatureClassifierConfig())
     optimizer = build_optimizer(model, [], args)
     group = optimizer.param_groups[0]

@@ -1,0 +1,126 @@
+"""The resume fingerprint: a checkpoint resumes only the configuration that wrote it, whatever option differs."""
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+from video_fixture import REPO, subprocess_env
+
+from ego2exo_hf.errors import Ego2ExoError
+from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR, STATE_FILE, find_checkpoint, run_fingerprint
+from ego2exo_hf.video.config import VideoTrainingArguments
+from ego2exo_hf.video.methods import get_method
+
+
+@pytest.fixture(scope="module")
+def label_files(splits, tmp_path_factory):
+    """Two pseudo-label files of the same segments that differ in one label."""
+    from ego2exo_hf.data import write_pseudo_labels
+
+    folder = tmp_path_factory.mktemp("labels")
+    ids, labels = splits["ego_train"]["segment_id"], list(splits["ego_train"]["label"])
+    write_pseudo_labels(folder / "a.txt", ids, labels)
+    write_pseudo_labels(folder / "b.txt", ids, [(labels[0] + 1) % 24, *labels[1:]])
+    return folder / "a.txt", folder / "b.txt"
+
+
+def _checkpoint_of(args) -> None:
+    """A checkpoint folder as `save_checkpoint` leaves it, as far as `find_checkpoint` reads it."""
+    folder = args.output_dir / CHECKPOINT_DIR / "checkpoint-10"
+    folder.mkdir(parents=True)
+    state = {"iteration": 10, "fingerprint": run_fingerprint(args), "best_score": None, "best_iteration": None}
+    (folder / STATE_FILE).write_text(json.dumps(state))
+
+
+def _configured(**values):
+    args = VideoTrainingArguments(**values)
+    return get_method(args.method, args).args
+
+
+@pytest.fixture
+def base(tiny_data_dir, label_files, tmp_path):
+    return dict(data_dir=str(tiny_data_dir), output_dir=tmp_path, method="dann", pseudo_labels=str(label_files[0]),
+                resume_from_checkpoint="latest")  # fmt: skip
+
+
+def _edited_data(tiny_data_dir, tmp_path):
+    copy = tmp_path / "data_copy"
+    shutil.copytree(tiny_data_dir, copy)
+    meta = copy / "ego2exo.json"
+    meta.write_text(meta.read_text().replace("}", "} ", 1))  # same records, other bytes: another cache key
+    return str(copy)
+
+
+CHANGES = {  # what the resuming run changes -> the option the error must name
+    "method": (lambda b, d, t: dict(method="mcc"), "method="),
+    "pseudo-label file A -> B": (lambda b, d, t: dict(pseudo_labels=str(d[1])), "pseudo_labels_sha256="),
+    "pseudo-label file dropped": (lambda b, d, t: dict(pseudo_labels=None), "pseudo_labels_sha256="),
+    "config": (lambda b, d, t: dict(config="frames"), "config="),
+    "context_window": (lambda b, d, t: dict(context_window=2), "context_window="),
+    "data_dir content": (lambda b, d, t: dict(data_dir=_edited_data(b["data_dir"], t)), "data_dir_content="),
+    "learning rate": (lambda b, d, t: dict(learning_rate=0.01), "learning_rate="),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_resume_with_any_other_option_is_refused(base, label_files, tmp_path, change):
+    edit, named = CHANGES[change]
+    _checkpoint_of(_configured(**base))
+    with pytest.raises(Ego2ExoError, match="different configuration") as error:
+        find_checkpoint(_configured(**{**base, **edit(base, label_files, tmp_path)}))
+    message = str(error.value)
+    assert named in message and "\n" not in message
+    assert "drop --resume_from_checkpoint" in message  # the ways on
+
+
+@pytest.mark.parametrize("saved, change, named", [
+    ({"config": "frames", "head": "attention", "max_windows": 4}, {"head": "transformer"}, "head="),
+    ({"config": "frames", "head": "attention", "max_windows": 4}, {"max_windows": 8}, "max_windows="),
+    ({"method": "cdan"}, {"cdan_entropy": True}, "cdan_entropy="),  # a method's own option
+    ({"method": "mdd", "pseudo_labels": None}, {"mdd_margin": 2.0}, "mdd_margin="),
+])  # fmt: skip
+def test_one_option_changed_is_named_alone(base, saved, change, named):
+    _checkpoint_of(_configured(**{**base, **saved}))
+    with pytest.raises(Ego2ExoError) as error:
+        find_checkpoint(_configured(**{**base, **saved, **change}))
+    differences = str(error.value).split("configuration: ")[1].split("; ")[0]
+    assert differences.startswith(named) and differences.count("(now") == 1
+
+
+def test_a_resume_may_change_bookkeeping_and_move_nothing_else(base, tmp_path):
+    args = _configured(**base)
+    _checkpoint_of(args)
+    longer = replace(args, num_iterations=500, logging_steps=7, report_to="none", eval_batch_size=64,
+                     checkpoint_every=3, save_total_limit=5)  # fmt: skip
+    assert find_checkpoint(longer).iteration == 10
+
+
+def test_every_option_enters_the_fingerprint_unless_it_says_otherwise(base):
+    from dataclasses import fields
+
+    fingerprint = run_fingerprint(_configured(**base))
+    for option in fields(VideoTrainingArguments):
+        kind = option.metadata.get("fingerprint", "value")
+        key = {"file": f"{option.name}_sha256", "data": f"{option.name}_content"}.get(kind, option.name)
+        assert (key in fingerprint) == (kind is not None), option.name
+
+
+def test_train_video_refuses_to_resume_dann_with_other_pseudo_labels(tiny_data_dir, label_files, tmp_path):
+    """End to end, the case found by hand: `--method dann --pseudo_labels A`, then B with `--resume latest`."""
+    command = [sys.executable, str(REPO / "train_video.py"), "--data_dir", str(tiny_data_dir), "--output_dir",
+               str(tmp_path / "dann"), "--method", "dann", "--num_iterations", "20", "--checkpoint_every", "10",
+               "--val_every", "10", "--batch_size", "16", "--report_to", "none"]  # fmt: skip
+    first = subprocess.run([*command, "--pseudo_labels", str(label_files[0])], env=subprocess_env(),
+                           capture_output=True, text=True)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    metrics = (tmp_path / "dann" / "metrics.json").read_text()
+    again = subprocess.run([*command, "--pseudo_labels", str(label_files[1]), "--num_iterations", "30",
+                            "--resume_from_checkpoint", "latest"], env=subprocess_env(), capture_output=True,
+                           text=True)  # fmt: skip
+    lines = [line for line in again.stderr.splitlines() if line.strip()]
+    assert again.returncode == 2 and lines[-1].startswith("error: ") and "pseudo_labels_sha256=" in lines[-1]
+    assert "Traceback" not in again.stderr
+    assert (tmp_path / "dann" / "metrics.json").read_text() == metrics  # the earlier output intact

@@ -204,7 +204,8 @@ def main(argv=None, prog: str | None = None) -> dict:
     if accelerator.is_main_process:
         final_model.save_pretrained(output_dir)
         write_metrics(output_dir, metrics)
-        write_video_model_card(output_dir, settings=vars(args), metrics=metrics, target_labels=data.target_labels)
+        write_video_model_card(output_dir, settings=vars(args), metrics=metrics, target_labels=data.target_labels,
+                               uses_target=method.uses_target)  # fmt: skip
         if args.push_to_hub:
             push_folder(output_dir, args.hub_model_id, commit_message=f"Video stage {args.method} {args.direction}")
         target = metrics["target_val"]

@@ -155,8 +155,9 @@ def write_text_model_card(output_dir, *, settings: dict, metrics: dict) -> Path:
     )
 
 
-def write_video_model_card(output_dir, *, settings: dict, metrics: dict, target_labels: str) -> Path:
-    """`<output_dir>/README.md` of the video stage: results, method, direction, pseudo-label provenance, selection."""
+def write_video_model_card(output_dir, *, settings: dict, metrics: dict, target_labels: str, uses_target=True) -> Path:
+    """`<output_dir>/README.md` of the video stage: results, method, direction, pseudo-label provenance, selection.
+    `uses_target`: whether the method drew target rows into its batches."""
     s, source, target, method = settings, settings["source"], settings["target"], settings["method"]
     direction, oracle = f"{source}->{target}", s["selection"] == "target_val_oracle"
     iteration = metrics.get("selected_iteration", s["num_iterations"])
@@ -168,7 +169,7 @@ def write_video_model_card(output_dir, *, settings: dict, metrics: dict, target_
     source_val, target_val = metrics["source_val"], metrics["target_val"]
     entries = [(f"{target}_val", "target val", target_val), (f"{source}_val", "source val", source_val)]
     feature_dim, hidden_dim = s.get("feature_dim", C.FEATURE_DIM), s.get("hidden_dim", 256)
-    target_batch = f" + {s['batch_size']} target" if method != "source_only" else ""
+    target_batch = f" + {s['batch_size']} target" if uses_target else ""
     return _write_model_card(
         output_dir,
         dict(

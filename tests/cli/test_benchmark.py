@@ -64,6 +64,25 @@ def test_benchmark_bad_method_is_one_line(tiny_data_dir, tmp_path, capsys):
     assert not (tmp_path / "b").exists()  # nothing written before the plan is valid
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--seeds", "-1", "--seeds must be whole numbers in 0..4294967295, got -1"),
+    ("--seeds", str(2**32), "--seeds must be whole numbers in 0..4294967295, got 4294967296"),
+    ("--seeds", "3 3", "--seeds: each seed once"),
+    ("--methods", "source_only+pl", "--methods: unknown method 'source_only+pl'"),
+    ("--methods", "mcc mcc", "--methods: each method once"),
+    ("--directions", "exo->exo", "--directions: cannot read 'exo->exo'"),
+    ("--directions", "exo->ego exo_ego", "--directions: each direction once"),
+    ("--selection", "best", "--selection must be one of last, source_val"),
+])  # fmt: skip
+def test_benchmark_checks_every_value_before_the_first_run(tiny_data_dir, tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(tmp_path / "b"), option,
+                  *value.split()])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err.startswith(f"error: {message}") and "\n" not in err, err
+    assert not (tmp_path / "b").exists()
+
+
 def test_benchmark_passes_source_sampling_to_every_run(tiny_data_dir, tmp_path):
     from ego2exo_hf.benchmark import plan_runs
     from ego2exo_hf.cli import build_parser

@@ -133,7 +133,8 @@ def test_video_card_has_model_index_and_published_result(tmp_path):
 
 def test_video_card_oracle_selection_is_flagged(tmp_path):
     settings = {**VIDEO_SETTINGS, "selection": "target_val_oracle", "method": "source_only"}
-    path = write_video_model_card(tmp_path, settings=settings, metrics=VIDEO_METRICS, target_labels="none")
+    path = write_video_model_card(tmp_path, settings=settings, metrics=VIDEO_METRICS, target_labels="none",
+                                  uses_target=False)  # fmt: skip
     card = ModelCard.load(path)
     title = next(line for line in card.text.splitlines() if line.startswith("# "))
     assert "ORACLE" in title

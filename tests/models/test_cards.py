@@ -106,11 +106,13 @@ def test_text_card_without_heldout_slice_or_target_labels(tmp_path):
     assert "No evaluation was run" in card.text and "n-gram pooling off" in card.text
 
 
-def test_text_card_names_the_saved_files_the_pseudo_labeller_reads():
-    from ego2exo_hf import cards
+def test_text_card_names_the_saved_files_the_pseudo_labeller_reads(tmp_path):
+    from ego2exo_hf import constants
     from ego2exo_hf.text import pseudo_labeller as saved
 
-    assert (cards.NGRAM_DIR, cards.PSEUDO_LABELLER_FILE) == (saved.NGRAM_DIR, saved.PSEUDO_LABELLER_FILE)
+    card = write_text_model_card(tmp_path, settings=TEXT_SETTINGS, metrics=TEXT_METRICS).read_text()
+    assert (constants.NGRAM_DIR, constants.PSEUDO_LABELLER_FILE) == (saved.NGRAM_DIR, saved.PSEUDO_LABELLER_FILE)
+    assert f"`{saved.NGRAM_DIR}/`" in card and f"`{saved.PSEUDO_LABELLER_FILE}`" in card
 
 
 def test_video_card_has_model_index_and_published_result(tmp_path):

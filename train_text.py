@@ -20,28 +20,32 @@ from ego2exo_hf.errors import exit_on_user_error
 logger = logging.getLogger("train_text")
 
 
-def make_parser(prog: str | None = None) -> ArgumentParser:
-    """The parser of this script, also behind `ego2exo train-text`."""
+def make_parser(prog: str | None = None, training_arguments=None) -> ArgumentParser:
+    """The parser of this script, also behind `ego2exo train-text`. With the default, torch-free
+    `TextTrainingArguments` it answers `--help` at once; `CaptionTrainingArguments` reads every option."""
     from ego2exo_hf.text.config import DataArguments, ModelArguments, TextTrainingArguments
 
-    dataclass_types = (ModelArguments, DataArguments, TextTrainingArguments)
+    dataclass_types = (ModelArguments, DataArguments, training_arguments or TextTrainingArguments)
     epilog = "Every other transformers.TrainingArguments option is accepted too (e.g. --activation_checkpointing true)."
     return ArgumentParser(dataclass_types, prog=prog, description=__doc__.split("\n\n")[0], epilog=epilog)
 
 
+def parse_arguments(argv=None, prog: str | None = None) -> tuple:
+    """`(ModelArguments, DataArguments, CaptionTrainingArguments)` from command-line words (default `sys.argv`) or one
+    argument file: `--help` and the stage's own checks first, before torch loads, then every option."""
+    parse_args(make_parser(prog), argv, allow_unknown=True)
+    from ego2exo_hf.text.training_args import CaptionTrainingArguments
+
+    return parse_args(make_parser(prog, CaptionTrainingArguments), argv)
+
+
 def main(argv=None, prog: str | None = None) -> dict:
-    """Run the stage from command-line words (default `sys.argv`), one argument file, or the three argument
-    dataclasses; returns the metrics (also in `metrics.json`)."""
-    from ego2exo_hf.text.config import trainer_options
+    """Run the stage from command-line words or one argument file; returns the metrics (also in `metrics.json`)."""
+    return train(*parse_arguments(argv, prog))
 
-    if isinstance(argv, tuple):  # (ModelArguments, DataArguments, TextTrainingArguments)
-        model_args, data_args, text_args = argv
-    else:
-        model_args, data_args, text_args, text_args.trainer_options = parse_args(
-            make_parser(prog), argv, pass_through=trainer_options
-        )
-    training_args = text_args.training_arguments()  # transformers' TrainingArguments (imports torch)
 
+def train(model_args, data_args, training_args) -> dict:
+    """Run the stage with parsed arguments (`training_args`: `CaptionTrainingArguments`); returns the metrics."""
     import numpy as np
     import transformers
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, set_seed
@@ -53,9 +57,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     from ego2exo_hf.metrics import load_accuracy_metric
     from ego2exo_hf.text.backbone import load_text_model, resolve_checkpoint
     from ego2exo_hf.text.data import CAPTION_COLUMN, caption_context, load_caption_splits, stratified_heldout, tokenize
-    from ego2exo_hf.text.ngram import fit_ngram
-    from ego2exo_hf.text.pooling import DEFAULT_NGRAM_WEIGHT, choose_ngram_weight, combine_probabilities
-    from ego2exo_hf.text.pseudo_labeller import CaptionPseudoLabeller
+    from ego2exo_hf.text.pseudo_labeller import CaptionPseudoLabeller, fit_pooling
     from ego2exo_hf.text.trainer import CaptionTrainer, fit_linear_probe, make_compute_metrics
     from ego2exo_hf.utils import atomic_write_text, check_output_dir, claim_output_dir
 
@@ -69,37 +71,34 @@ def main(argv=None, prog: str | None = None) -> dict:
     for name in ("train_text", "ego2exo_hf"):
         logging.getLogger(name).setLevel(log_level)
     transformers.utils.logging.set_verbosity(log_level)
-    precision = "bf16 autocast on the CPU (--cpu_bf16 false: float32)" if text_args.cpu_bf16_active else None
+    precision = "bf16 autocast on the CPU (--cpu_bf16 false: float32)" if training_args.cpu_bf16_autocast else None
     logger.info("training precision: %s", precision or ("bf16" if training_args.bf16 else "float32"))
+
+    # Check the output folder, the Hub and the model before the data load.
     source, target = data_args.source, data_args.target
-    direction, source_split, target_split = (
-        f"{source}->{target}",
-        split_name(source, "train"),
-        split_name(target, "train"),
-    )
+    direction, source_split, target_split = f"{source}->{target}", *(split_name(d, "train") for d in (source, target))
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # the finished folder is pushed below
     repo_id = training_args.hub_model_id or f"ego2exo-text-{source}-{target}"
     if push_to_hub:
-        check_hub_access(repo_id)  # before training, not after
-    output_options = dict(overwrite=text_args.overwrite, data_dir=data_args.data_dir)
+        check_hub_access(repo_id)
+    output_options = dict(overwrite=training_args.overwrite, data_dir=data_args.data_dir)
     check_output_dir(training_args.output_dir, "train-text", **output_options)
-    model_path = resolve_checkpoint(model_args.model_name_or_path, model_args.model_cache_dir)  # before the data
+    model_path = resolve_checkpoint(model_args.model_name_or_path, model_args.model_cache_dir)
 
     # Load data: source captions (a stratified slice held out for selection) and target captions, each caption
     # with the temporal context of its own view (the n-gram model reads it; no labels involved).
     source_rows, target_rows = load_caption_splits(data_args.data_dir, source, target, data_args.cache_dir)
     source_labels = np.asarray(source_rows["label"])
     train_idx, heldout_idx = stratified_heldout(source_labels, data_args.heldout_fraction, training_args.seed)
-    source_captions = np.asarray(source_rows[CAPTION_COLUMN][:], dtype=object)
-    target_captions = target_rows[CAPTION_COLUMN][:]
-    use_context = text_args.ngram_ensemble and (text_args.ngram_context_weight or text_args.ngram_position_weight)
+    ngram_weights = training_args.ngram_context_weight, training_args.ngram_position_weight
+    use_context = training_args.ngram_ensemble and any(ngram_weights)
     source_context = caption_context(source_rows, data_args.data_dir, source_split) if use_context else None
     target_context = caption_context(target_rows, data_args.data_dir, target_split) if use_context else None
 
     # Load the pretrained model and tokenizer.
     set_seed(training_args.seed)  # the new classification head too
     tokenizer, model = load_text_model(model_path, model_args.model_cache_dir, model_args.attn_implementation)
-    if text_args.freeze_word_embeddings:
+    if training_args.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     output_dir = claim_output_dir(training_args.output_dir, "train-text", **output_options)
 
@@ -112,8 +111,8 @@ def main(argv=None, prog: str | None = None) -> dict:
 
     # Training: a linear-probe warm start of the head, then fine-tuning, selected on the held-out source slice.
     callbacks = []
-    if training_args.load_best_model_at_end and text_args.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(text_args.early_stopping_patience))
+    if training_args.load_best_model_at_end and training_args.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(training_args.early_stopping_patience))
     trainer = CaptionTrainer(
         model=model,
         args=training_args,
@@ -123,121 +122,72 @@ def main(argv=None, prog: str | None = None) -> dict:
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=make_compute_metrics(),
         callbacks=callbacks,
-        balanced_sampling=text_args.balanced_sampling,
-        balancing_power=text_args.balancing_power,
-        group_by_length=text_args.group_by_length,
+        balanced_sampling=training_args.balanced_sampling,
+        balancing_power=training_args.balancing_power,
+        group_by_length=training_args.group_by_length,
     )
-    power = text_args.balancing_power if text_args.balanced_sampling else 0.0  # both models' class balance
+    power = training_args.balancing_power if training_args.balanced_sampling else 0.0  # both models' class balance
     probe = {}
-    if text_args.linear_probe and training_args.world_size > 1:
+    if training_args.linear_probe and training_args.world_size > 1:
         logger.warning("--linear_probe is single-process only: skipped with %d processes", training_args.world_size)
-    elif text_args.linear_probe and not training_args.resume_from_checkpoint:
+    elif training_args.linear_probe and not training_args.resume_from_checkpoint:
         logger.info("linear probe: fitting the new head on frozen features")
         probe = fit_linear_probe(trainer, train_set, power)
     train_result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model()
     trainer.save_state()
 
-    # The n-gram model, pooled log-linearly with a weight chosen on the held-out source slice.
-    labeller = CaptionPseudoLabeller(
-        trainer.model,
-        tokenizer,
-        max_length=data_args.max_length,
-        info={"source": source, "target": target, "base_model": model_args.model_name_or_path},
-    )
-
-    def fit_ngram_on(rows):
-        context = source_context.select(rows) if source_context else None
-        return fit_ngram(
-            source_captions[rows].tolist(),
-            source_labels[rows],
-            power,
-            training_args.seed,
-            context,
-            text_args.ngram_context_weight,
-            text_args.ngram_position_weight,
-        )
-
+    # The pseudo-labeller: the transformer pooled with an n-gram model, the weight chosen on the held-out slice.
+    info = {"source": source, "target": target, "base_model": model_args.model_name_or_path}
+    transformer = CaptionPseudoLabeller(trainer.model, tokenizer, max_length=data_args.max_length, info=info)
+    ngram_options = dict(power=power, seed=training_args.seed, context_weight=ngram_weights[0],
+                         position_weight=ngram_weights[1]) if training_args.ngram_ensemble else None  # fmt: skip
     metric = load_accuracy_metric()
+    source_captions = source_rows[CAPTION_COLUMN][:]
+    labeller, pooling_metrics = fit_pooling(
+        transformer, source_captions, source_labels, heldout_idx, source_context, ngram_options, metric
+    )
     metrics = {
         "direction": direction,
         "source": {"split": source_split, "num_train": len(train_set), "num_heldout": len(heldout_set)},
         "target": {"split": target_split, "num_segments": len(target_rows)},
-        "model": {
-            "model_name_or_path": model_args.model_name_or_path,
-            "loaded_from": model_path,
-            "max_length": data_args.max_length,
-            "precision": "bf16" if training_args.bf16 else "float32",
-        },
+        "model": {"model_name_or_path": model_args.model_name_or_path, "loaded_from": model_path,
+                  "max_length": data_args.max_length, "precision": "bf16" if training_args.bf16 else "float32"},
         "train": {**train_result.metrics, **probe, "global_step": trainer.state.global_step},
-    }
-    ngram_weight = DEFAULT_NGRAM_WEIGHT if text_args.ngram_ensemble else 0.0
-    if len(heldout_set):
-        heldout_labels = source_labels[heldout_idx]
-        heldout_captions = source_captions[heldout_idx].tolist()
-        transformer = labeller.transformer_probabilities(heldout_captions, desc="held-out slice: transformer")
-        metrics["source_heldout_transformer"] = metric.compute(predictions=transformer, references=heldout_labels)
-        final = transformer
-        if text_args.ngram_ensemble:
-            context = source_context.select(heldout_idx) if source_context else None
-            ngram = fit_ngram_on(train_idx).predict_proba(heldout_captions, context)
-            metrics["source_heldout_ngram"] = metric.compute(predictions=ngram, references=heldout_labels)
-            ngram_weight = choose_ngram_weight(transformer, ngram, heldout_labels, metric)["ngram_weight"]
-            final = combine_probabilities(transformer, ngram, ngram_weight)
-        metrics["source_heldout"] = metric.compute(predictions=final, references=heldout_labels)
-    if text_args.ngram_ensemble:  # weight chosen: the n-gram model now learns from every source caption
-        labeller.ngram, labeller.ngram_weight = fit_ngram_on(np.arange(len(source_labels))), ngram_weight
-    metrics["combination"] = {k: v for k, v in labeller.settings().items() if k.startswith("ngram_")}
-    logger.info("pseudo-labeller: transformer + n-gram model with weight %s", labeller.ngram_weight)
+        **pooling_metrics,
+    }  # fmt: skip
 
     # Pseudo-label every target train caption with the saved artefact, exactly as `ego2exo pseudo-label` will.
     if training_args.process_index == 0:
         labeller.save_pretrained(output_dir, save_transformer=False)  # the Trainer saved the transformer
     trainer.accelerator.wait_for_everyone()
     labeller = CaptionPseudoLabeller.from_pretrained(output_dir)
-    probabilities = labeller.predict_proba(target_captions, target_context)
-    labels_file = output_dir / "pseudo_labels" / pseudo_label_file_name(source, target)
-    if training_args.process_index == 0:
-        counts = labeller.write(probabilities, target_rows["segment_id"], labels_file, data_args.confidence_threshold)
-        metrics["pseudo_labels"] = {
-            "file": str(labels_file.relative_to(output_dir)),
-            "table": str(labels_file.with_suffix(".parquet").relative_to(output_dir)),
-            **counts,
-        }
-    if min(target_rows["label"]) >= 0:  # reported for analysis only: nothing above looked at these labels
-        metrics["target_train_analysis"] = {
-            "uses_target_labels": True,
-            "note": "accuracy of the pseudo-labels against the true target labels; never used for selection",
-            **metric.compute(predictions=probabilities, references=target_rows["label"]),
-        }
+    probabilities = labeller.predict_proba(target_rows[CAPTION_COLUMN][:], target_context)
 
-    # Save the pseudo-labeller, metrics and card; push.
+    # Write the pseudo-labels, metrics and card; push.
     if training_args.process_index == 0:
+        labels_file = output_dir / "pseudo_labels" / pseudo_label_file_name(source, target)
+        counts = labeller.write(probabilities, target_rows["segment_id"], labels_file, data_args.confidence_threshold)
+        files = {"file": str(labels_file.relative_to(output_dir)),
+                 "table": str(labels_file.with_suffix(".parquet").relative_to(output_dir))}  # fmt: skip
+        metrics["pseudo_labels"] = {**files, **counts}
+        if min(target_rows["label"]) >= 0:  # reported for analysis only: nothing above looked at these labels
+            metrics["target_train_analysis"] = {
+                "uses_target_labels": True,
+                "note": "accuracy of the pseudo-labels against the true target labels; never used for selection",
+                **metric.compute(predictions=probabilities, references=target_rows["label"]),
+            }
         write_metrics(output_dir, metrics)
-        settings = {
-            **vars(model_args),
-            **vars(data_args),
-            **training_args.to_dict(),
-            **vars(text_args),
-            "pseudo_label_file": metrics["pseudo_labels"]["file"],
-        }
+        arguments = {"model": vars(model_args), "data": vars(data_args), "training": training_args.to_dict()}
+        atomic_write_text(output_dir / "text_args.json", json.dumps(arguments, indent=2))
+        settings = {**vars(model_args), **vars(data_args), **arguments["training"], "pseudo_label_file": files["file"]}
         write_text_model_card(output_dir, settings=settings, metrics=metrics)
-        atomic_write_text(
-            output_dir / "text_args.json",
-            json.dumps({"model": vars(model_args), "data": vars(data_args), "training": vars(text_args)}, indent=2),
-        )
         if push_to_hub:
             push_folder(output_dir, repo_id, commit_message=f"Text stage {direction}")
             metrics["hub_model_id"] = repo_id
         heldout = metrics.get("source_heldout")
-        print(
-            f"wrote {output_dir} (pseudo-labeller, {metrics['pseudo_labels']['file']}, metrics.json, README.md)"
-            + (
-                f"; source held-out top-1 {heldout['top1']:.2f}, mean-class {heldout['mean_class']:.2f}"
-                if heldout
-                else ""
-            )
-        )
+        scores = heldout and f"; source held-out top-1 {heldout['top1']:.2f}, mean-class {heldout['mean_class']:.2f}"
+        print(f"wrote {output_dir} (pseudo-labeller, {files['file']}, metrics.json, README.md){scores or ''}")
     return metrics
 
 

@@ -34,11 +34,12 @@ COMMANDS = {
 }  # fmt: skip
 
 
-def wall_seconds(command, repeats: int) -> float:
+def wall_seconds(command, repeats: int, cwd=ROOT) -> float:
+    """Median wall time of `repeats` runs of `command` (output discarded)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 

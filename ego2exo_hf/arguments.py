@@ -55,34 +55,31 @@ def read_argument_file(path) -> dict:
     return values
 
 
-def parse_args(parser, argv=None, pass_through=None) -> tuple:
+def parse_args(parser, argv=None, allow_unknown: bool = False) -> tuple:
     """Parse `argv` (default `sys.argv[1:]`), or a lone `.yaml`/`.json` argument file, into the parser's dataclasses.
 
     File values go through the same dataclass checks as the command line. Options and keys that no dataclass
-    knows are errors naming the closest valid name, unless `pass_through(words=..., values=...)` is given: it then
-    receives them, and what it returns is appended to the tuple (the text stage passes other `TrainingArguments`
-    options through that way).
+    knows are errors naming the closest valid name, or, with `allow_unknown`, left to a later parse (the text stage
+    checks its own options torch-free that way before it reads every `TrainingArguments` option).
     """
     argv = sys.argv[1:] if argv is None else [str(word) for word in argv]
     if len(argv) == 1 and argv[0].endswith(ARGUMENT_FILE_SUFFIXES):
         values = read_argument_file(argv[0])
         known = {f.name for dtype in parser.dataclass_types for f in fields(dtype) if f.init}
-        unknown = {key: value for key, value in values.items() if key not in known}
-        if unknown and pass_through is None:
-            key = next(iter(unknown))
-            raise Ego2ExoError(f"argument file {argv[0]}: unknown key {key!r}{closest_name(key, known)}")
+        unknown = [key for key in values if key not in known]
+        if unknown and not allow_unknown:
+            raise Ego2ExoError(f"argument file {argv[0]}: unknown key {unknown[0]!r}{closest_name(unknown[0], known)}")
         try:
-            parsed = tuple(parser.parse_dict({k: v for k, v in values.items() if k in known}))
+            return tuple(parser.parse_dict({k: v for k, v in values.items() if k in known}))
         except (TypeError, ValueError) as err:
             raise Ego2ExoError(f"argument file {argv[0]}: {err}") from None
-        return parsed if pass_through is None else (*parsed, pass_through(values=unknown))
-    *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    if unknown and pass_through is None:
+    _, unknown = parser.parse_known_args(argv)  # before any dataclass is built (TrainingArguments' takes seconds)
+    if unknown and not allow_unknown:
         flags = [word for word in unknown if word.startswith("-")]
         word = flags[0] if flags else unknown[0]
         hint = closest_name(word.split("=")[0], parser._option_string_actions) if flags else ""
         raise Ego2ExoError(f"unknown {'option' if flags else 'argument'} {word!r}{hint}; see --help")
-    return tuple(parsed) if pass_through is None else (*parsed, pass_through(words=unknown))
+    return tuple(parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)[:-1])
 
 
 def check_choice(name: str, value, choices) -> None:

@@ -1,14 +1,14 @@
 """Arguments of the text stage (`train_text.py`, `ego2exo train-text`): model, data, and `TrainingArguments` with
 the stage's defaults (chosen on the held-out source slice of the real captions, BENCHMARKS.md).
 
-Plain dataclasses: `transformers.TrainingArguments` (which imports torch) is built only when the stage runs, so
-`--help` and argument errors return at once.
+Plain dataclasses, so `--help` and argument errors return at once: `transformers.TrainingArguments` imports torch
+(1.4 s) and is subclassed only in `training_args.py`, which the stage loads once these arguments are good.
 """
 
 import importlib.util
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-from ..arguments import check_choice, check_positive, closest_name
+from ..arguments import check_choice, check_positive
 from ..constants import DEFAULT_TEXT_MODEL, DOMAINS
 from ..errors import Ego2ExoError
 
@@ -70,14 +70,17 @@ def cpu_bf16_applies() -> bool:
 
 
 def _trainer(default, help: str):
-    """A `TrainingArguments` option that the text stage gives another default."""
+    """A `TrainingArguments` option, listed by `--help` and checked before torch loads (most with the stage's own
+    default)."""
     return field(default=default, metadata={"help": help})
 
 
 @dataclass
 class TextTrainingArguments:
-    """The text stage's own training options, and the `TrainingArguments` options it sets other defaults for.
-    Every other `TrainingArguments` option is accepted too (`--activation_checkpointing true`, ...) and passed on."""
+    """The text stage's own training options and the `TrainingArguments` options it gives other defaults.
+
+    Torch-free, so `--help` and these checks return at once; `CaptionTrainingArguments` (`text/training_args.py`)
+    adds them to `transformers.TrainingArguments`, which then takes every other option too."""
 
     output_dir: str = field(default=None, metadata={"help": "Where the pseudo-labeller, labels and card go."})
     overwrite: bool = field(
@@ -135,57 +138,3 @@ class TextTrainingArguments:
         check_positive(self, "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps")
         check_positive(self, "save_total_limit")  # None keeps every checkpoint
         check_positive(self, "ngram_context_weight", "ngram_position_weight", "early_stopping_patience", minimum=0)
-        self.trainer_options = getattr(self, "trainer_options", {})
-
-    def training_arguments(self):
-        """The `TrainingArguments` of the run: the stage's settings, then any option passed through."""
-        from transformers import TrainingArguments
-
-        values = {name: getattr(self, name) for name in TRAINER_OPTIONS}
-        values.update(output_dir=self.output_dir, eval_strategy="steps", save_strategy="steps",
-                      load_best_model_at_end=True, metric_for_best_model="top1")  # fmt: skip
-        import torch
-
-        values["dataloader_pin_memory"] = torch.cuda.is_available()  # pinning only helps copies to a GPU
-        values.update(self.trainer_options)
-        self.cpu_bf16_active = bool(
-            self.cpu_bf16 and not (values.get("fp16") or values.get("bf16")) and cpu_bf16_applies()
-        )
-        if self.cpu_bf16_active:
-            values.update(bf16=True, use_cpu=True)  # the Trainer needs use_cpu to accept bf16 without a GPU
-        try:
-            return TrainingArguments(**values)
-        except (TypeError, ValueError) as err:
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-            raise Ego2ExoError(f"training options: {reason}") from None
-
-
-# The fields of TextTrainingArguments from `learning_rate` on are `TrainingArguments` options with other defaults.
-_names = [f.name for f in fields(TextTrainingArguments)]
-TRAINER_OPTIONS = tuple(_names[_names.index("learning_rate") :])
-
-
-def trainer_options(words=(), values=None) -> dict:
-    """Other `TrainingArguments` options, from leftover command-line words or argument-file keys (or an error
-    naming the closest valid name)."""
-    from transformers import TrainingArguments
-
-    from ..arguments import ArgumentParser
-
-    names = {f.name for f in fields(TrainingArguments) if f.init}
-    ours = {f.name for dtype in (ModelArguments, DataArguments, TextTrainingArguments) for f in fields(dtype)}
-    if values:
-        for key in values:
-            if key not in names:
-                raise Ego2ExoError(f"unknown argument {key!r}{closest_name(key, names | ours)}")
-        return dict(values)
-    if not words:
-        return {}
-    parser = ArgumentParser(TrainingArguments)
-    namespace, rest = parser.parse_known_args(list(words))
-    if rest:
-        word = rest[0]
-        hint = closest_name(word.split("=")[0].lstrip("-"), names | ours).replace("'", "'--", 1)
-        raise Ego2ExoError(f"unknown option {word!r}{hint}; see --help")
-    defaults = vars(parser.parse_args([]))
-    return {key: value for key, value in vars(namespace).items() if value != defaults[key]}

@@ -13,6 +13,7 @@ The same from the shell: `ego2exo pseudo-label --model ... --data_dir ... --spli
 """
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,13 @@ from ..constants import ID2LABEL, NUM_CLASSES
 from ..errors import Ego2ExoError
 from ..utils import atomic_path, atomic_write_text
 from .data import CAPTION_COLUMN, caption_context
-from .ngram import NgramCaptionClassifier
-from .pooling import combine_probabilities
+from .ngram import NgramCaptionClassifier, fit_ngram
+from .pooling import DEFAULT_NGRAM_WEIGHT, choose_ngram_weight, combine_probabilities
 
 PSEUDO_LABELLER_FILE = "pseudo_labeller.json"
 NGRAM_DIR = "ngram_classifier"
+
+logger = logging.getLogger(__name__)
 
 
 class CaptionPseudoLabeller:
@@ -165,6 +168,53 @@ class CaptionPseudoLabeller:
             "mean_confidence": float(confidence.mean()),
             "confidence_threshold": confidence_threshold,
         }
+
+
+def fit_pooling(
+    labeller: CaptionPseudoLabeller, captions, labels, heldout_rows, context=None, ngram_options=None, metric=None
+) -> tuple[CaptionPseudoLabeller, dict]:
+    """LaGTran's pseudo-labeller from a fine-tuned transformer (`labeller`, without n-grams) and the source captions,
+    chosen on source labels only.
+
+    An n-gram model fitted on the captions outside `heldout_rows` is scored beside the transformer on the held-out
+    ones; the pooling weight in `NGRAM_WEIGHTS` with the best held-out score is kept (`DEFAULT_NGRAM_WEIGHT` when
+    nothing is held out), and the n-gram model is refitted on every caption. `context` is the captions'
+    `CaptionContext` (when the n-gram model reads it); `ngram_options` go to `fit_ngram` (`power`, `seed`,
+    `context_weight`, `position_weight`), `None` keeps the transformer alone. Returns the finished labeller and
+    the metrics: held-out scores of the transformer, the n-gram model and the pool (none without a held-out
+    slice), and the `combination` settings.
+    """
+    from ..metrics import load_accuracy_metric
+
+    metric = metric or load_accuracy_metric()
+    captions, labels = np.asarray(captions, dtype=object), np.asarray(labels)
+    heldout_rows = np.asarray(heldout_rows, dtype=int)
+    train_rows = np.setdiff1d(np.arange(len(labels)), heldout_rows)
+
+    def fit_ngram_on(rows):
+        rows_context = context.select(rows) if context is not None else None
+        return fit_ngram(captions[rows].tolist(), labels[rows], context=rows_context, **ngram_options)
+
+    metrics, ngram_weight = {}, DEFAULT_NGRAM_WEIGHT if ngram_options is not None else 0.0
+    if len(heldout_rows):
+        heldout_captions, heldout_labels = captions[heldout_rows].tolist(), labels[heldout_rows]
+        transformer = labeller.transformer_probabilities(heldout_captions, desc="held-out slice: transformer")
+        metrics["source_heldout_transformer"] = metric.compute(predictions=transformer, references=heldout_labels)
+        pooled = transformer
+        if ngram_options is not None:
+            heldout_context = context.select(heldout_rows) if context is not None else None
+            ngram = fit_ngram_on(train_rows).predict_proba(heldout_captions, heldout_context)
+            metrics["source_heldout_ngram"] = metric.compute(predictions=ngram, references=heldout_labels)
+            ngram_weight = choose_ngram_weight(transformer, ngram, heldout_labels, metric)["ngram_weight"]
+            pooled = combine_probabilities(transformer, ngram, ngram_weight)
+        metrics["source_heldout"] = metric.compute(predictions=pooled, references=heldout_labels)
+    ngram = fit_ngram_on(np.arange(len(labels))) if ngram_options is not None else None  # from every caption
+    labeller = CaptionPseudoLabeller(
+        labeller.model, labeller.tokenizer, ngram, ngram_weight, labeller.max_length, labeller.batch_size, labeller.info
+    )
+    metrics["combination"] = {k: v for k, v in labeller.settings().items() if k.startswith("ngram_")}
+    logger.info("pseudo-labeller: transformer + n-gram model with weight %s", labeller.ngram_weight)
+    return labeller, metrics
 
 
 def resolve_folder(name_or_path: str, cache_dir=None, revision=None) -> Path:

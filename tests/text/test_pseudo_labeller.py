@@ -4,12 +4,16 @@ pushed from it (a populated Hub cache, HF_HUB_OFFLINE=1), writes exactly what th
 import json
 
 import datasets
+import numpy as np
 import pytest
 
 from ego2exo_hf.cli import main as cli_main
+from ego2exo_hf.constants import NUM_CLASSES
 from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.hub import populate_hub_cache
-from ego2exo_hf.text.pseudo_labeller import PSEUDO_LABELLER_FILE, CaptionPseudoLabeller
+from ego2exo_hf.text.data import stratified_heldout
+from ego2exo_hf.text.pooling import DEFAULT_NGRAM_WEIGHT, NGRAM_WEIGHTS
+from ego2exo_hf.text.pseudo_labeller import PSEUDO_LABELLER_FILE, CaptionPseudoLabeller, fit_pooling
 
 
 def assert_same_files(written, reference) -> None:
@@ -67,3 +71,71 @@ def test_a_folder_without_the_settings_is_refused(text_run, tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(Ego2ExoError, match=f"not a text-stage output \\({PSEUDO_LABELLER_FILE} missing"):
         CaptionPseudoLabeller.from_pretrained(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------- pooling
+class NoisyTransformer(CaptionPseudoLabeller):
+    """A labeller whose transformer knows nothing (random probabilities) and records the captions it scores."""
+
+    def __init__(self):
+        super().__init__(None, None, max_length=32, info={"source": "exo"})
+        self.scored = []
+
+    def transformer_probabilities(self, captions, desc=""):
+        self.scored += list(captions)
+        return np.random.default_rng(len(self.scored)).dirichlet(np.ones(NUM_CLASSES), size=len(captions))
+
+
+class RecordingMetric:
+    """The accuracy metric, recording every set of references it is given."""
+
+    def __init__(self):
+        from ego2exo_hf.metrics import load_accuracy_metric
+
+        self.metric, self.references = load_accuracy_metric(), []
+
+    def compute(self, predictions, references):
+        self.references.append(np.asarray(references).tolist())
+        return self.metric.compute(predictions=predictions, references=references)
+
+
+def _source_captions():
+    """Three keysteps told apart by their words; "zebra" only in two held-out captions."""
+    phrases = ["cuts the onion", "washes the plate", "stirs the pot"]
+    fillers = ["slowly", "quickly", "again", "with care", "twice"]
+    labels = np.repeat([0, 1, 2], 20)
+    captions = [f"{phrases[y]} {fillers[i % 5]}" for i, y in enumerate(labels)]
+    _, heldout = stratified_heldout(labels, 0.2, seed=0)
+    for row in heldout[:2]:
+        captions[row] += " zebra"
+    return captions, labels, heldout
+
+
+NGRAM_OPTIONS = dict(power=0.5, seed=0, context_weight=0.0, position_weight=0.0)
+
+
+def test_pooling_is_chosen_on_source_heldout_labels_only():
+    captions, labels, heldout = _source_captions()
+    transformer, metric = NoisyTransformer(), RecordingMetric()
+    labeller, metrics = fit_pooling(transformer, captions, labels, heldout, ngram_options=NGRAM_OPTIONS, metric=metric)
+    assert transformer.scored == [captions[row] for row in heldout]  # the transformer scores the held-out slice
+    assert metric.references and all(refs == labels[heldout].tolist() for refs in metric.references)
+    assert labeller.ngram_weight in NGRAM_WEIGHTS and labeller.ngram_weight > 0  # only the n-grams know the answer
+    assert list(metrics) == ["source_heldout_transformer", "source_heldout_ngram", "source_heldout", "combination"]
+    assert metrics["source_heldout_ngram"]["top1"] == metrics["source_heldout"]["top1"] == 100.0
+    assert metrics["combination"] == {"ngram_weight": labeller.ngram_weight, "ngram_context_weight": 0.0,
+                                      "ngram_position_weight": 0.0}  # fmt: skip
+    assert "zebra" in labeller.ngram.vectorizer.vocabulary_  # refitted on every source caption, held-out ones too
+    assert (labeller.info, labeller.max_length, transformer.ngram) == ({"source": "exo"}, 32, None)
+
+
+def test_pooling_without_heldout_or_ngrams():
+    captions, labels, _ = _source_captions()
+    transformer = NoisyTransformer()
+    labeller, metrics = fit_pooling(transformer, captions, labels, [], ngram_options=NGRAM_OPTIONS)
+    assert labeller.ngram_weight == DEFAULT_NGRAM_WEIGHT and labeller.ngram is not None
+    assert list(metrics) == ["combination"] and transformer.scored == []
+    labeller, metrics = fit_pooling(NoisyTransformer(), captions, labels, [0, 30], ngram_options=None)
+    assert (labeller.ngram, labeller.ngram_weight) == (None, 0.0)
+    assert metrics["source_heldout"] == metrics["source_heldout_transformer"] and "source_heldout_ngram" not in metrics
+    assert metrics["combination"] == {"ngram_weight": 0.0}

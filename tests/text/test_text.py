@@ -21,7 +21,6 @@ from ego2exo_hf.data import read_pseudo_labels
 from ego2exo_hf.data.pseudo_labels import align_pseudo_labels
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.text.backbone import bundled_minilm_path, load_text_model, resolve_checkpoint
-from ego2exo_hf.text.config import trainer_options
 from ego2exo_hf.text.data import stratified_heldout, tokenize
 from ego2exo_hf.text.ngram import CaptionContext, NgramCaptionClassifier, fit_ngram
 from ego2exo_hf.text.pooling import NGRAM_WEIGHTS, choose_ngram_weight, combine_probabilities
@@ -259,19 +258,18 @@ def test_every_phase_has_a_named_progress_bar(tiny_bert, tmp_path, capsys):
 
 def test_training_arguments_keep_the_stage_defaults_and_pass_other_options_through(tmp_path):
     words = ["--data_dir", "d", "--output_dir", str(tmp_path), "--activation_checkpointing", "true", "--max_steps", "5"]
-    _, _, text_args, text_args.trainer_options = parse_args(train_text.make_parser(), words, trainer_options)
-    training_args = text_args.training_arguments()
+    _, _, training_args = train_text.parse_arguments(words)
     assert training_args.activation_checkpointing is True and training_args.max_steps == 5
     assert (training_args.learning_rate, training_args.per_device_train_batch_size) == (2e-4, 8)
     assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "top1"
     with pytest.raises(
         Ego2ExoError, match="unknown option '--activaton_checkpointing' \\(did you mean '--activation_checkpointing'"
     ):
-        parse_args(train_text.make_parser(), [*words[:4], "--activaton_checkpointing", "true"], trainer_options)
+        train_text.parse_arguments([*words[:4], "--activaton_checkpointing", "true"])
     path = tmp_path / "args.yaml"
     path.write_text(f"data_dir: d\noutput_dir: {tmp_path}\nlearning_rat: 0.1\n")
-    with pytest.raises(Ego2ExoError, match="unknown argument 'learning_rat' \\(did you mean 'learning_rate'"):
-        parse_args(train_text.make_parser(), [str(path)], trainer_options)
+    with pytest.raises(Ego2ExoError, match="unknown key 'learning_rat' \\(did you mean 'learning_rate'"):
+        train_text.parse_arguments([str(path)])
 
 
 def test_help_imports_no_torch():

@@ -18,15 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import ID2LABEL, NUM_CLASSES
+from ..constants import ID2LABEL, NGRAM_DIR, NUM_CLASSES, PSEUDO_LABELLER_FILE
 from ..errors import Ego2ExoError
 from ..utils import atomic_path, atomic_write_text
 from .data import CAPTION_COLUMN, caption_context
 from .ngram import NgramCaptionClassifier, fit_ngram
 from .pooling import DEFAULT_NGRAM_WEIGHT, choose_ngram_weight, combine_probabilities
-
-PSEUDO_LABELLER_FILE = "pseudo_labeller.json"
-NGRAM_DIR = "ngram_classifier"
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
     from ego2exo_hf.utils import check_output_dir, claim_output_dir
     from ego2exo_hf.video.checkpoints import find_checkpoint, run_fingerprint, save_checkpoint
-    from ego2exo_hf.video.data import load_video_data, whole_batch
+    from ego2exo_hf.video.data import load_video_data
     from ego2exo_hf.video.loop import (
         BestModel,
         LossMeter,
@@ -53,6 +53,7 @@ def main(argv=None, prog: str | None = None) -> dict:
         trackers,
     )
     from ego2exo_hf.video.methods import get_method
+    from ego2exo_hf.video.pools import whole_batch
     from ego2exo_hf.video.selection import label_free_scores, picks
 
     logger = get_logger("train_video")

@@ -28,7 +28,7 @@ import torch
 
 import train_text
 from ego2exo_hf.constants import CLASS_NAMES, METADATA_FILE, PUBLISHED_TEXT_RESULTS, SPLITS
-from ego2exo_hf.data.download import parse_take_ids
+from ego2exo_hf.data.metadata import parse_take_ids
 from ego2exo_hf.data.official import locate_segments
 from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.utils import atomic_write_text

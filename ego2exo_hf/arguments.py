@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from transformers import HfArgumentParser
 
-from .errors import Ego2ExoError, OneLineArgumentErrors
+from .errors import Ego2ExoError, OneLineArgumentErrors, first_line
 
 ARGUMENT_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -48,8 +48,7 @@ def read_argument_file(path) -> dict:
         text = path.read_text(encoding="utf-8")
         values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        reason = str(err).strip().splitlines()[0]
-        raise Ego2ExoError(f"argument file {path} is not valid YAML/JSON: {reason}") from None
+        raise Ego2ExoError(f"argument file {path} is not valid YAML/JSON: {first_line(err)}") from None
     if not isinstance(values, dict):
         raise Ego2ExoError(f"argument file {path} must hold a mapping of option names to values")
     return values

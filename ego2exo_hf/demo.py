@@ -89,7 +89,7 @@ def published_table() -> str:
 
 def target_val_predictions(model_dir, data_dir, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(true labels, predicted labels) of a saved feature classifier on one split."""
-    from .predict import load_feature_classifier, predict_split
+    from .video.prediction import load_feature_classifier, predict_split
 
     table, _ = predict_split(load_feature_classifier(model_dir), data_dir, split)
     return np.asarray(table["label"][:]), np.asarray(table["prediction"][:])

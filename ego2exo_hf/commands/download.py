@@ -1,4 +1,9 @@
-"""`ego2exo download`: ego2exo.json from the Hub, then the Omnivore features of its takes with Meta's `egoexo`."""
+"""`ego2exo download`: ego2exo.json from the Hub, then the Omnivore features of its takes with Meta's `egoexo`.
+
+Two steps, both resumable: the metadata (`data.metadata`: copied in atomically, its sha256 recorded and checked
+on later runs), then the feature files of exactly the takes it references (`data.egoexo`: takes whose files are
+present and valid are skipped and files already downloaded are never deleted: after a failure, run it again).
+"""
 
 from ..constants import EGOEXO_PARTS, FEATURE_SUBDIR
 from .options import add_command, positive_int
@@ -20,7 +25,8 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from ..data.download import download_features, download_metadata
+    from ..data.egoexo import download_features
+    from ..data.metadata import download_metadata
     from ..errors import Ego2ExoError
     from ..utils import ensure_writable_dir
 

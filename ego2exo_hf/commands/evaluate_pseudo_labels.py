@@ -18,7 +18,7 @@ def run(args) -> int:
     import json
 
     from ..constants import CLASS_NAMES
-    from ..predict import evaluate_pseudo_labels, split_from_file_name
+    from ..data.pseudo_labels import evaluate_pseudo_labels, split_from_file_name
 
     split = args.split or split_from_file_name(args.pseudo_labels)
     report = evaluate_pseudo_labels(args.pseudo_labels, args.data_dir, split, cache_dir=args.cache_dir)

@@ -18,8 +18,8 @@ def run(args) -> int:
 
     import numpy as np
 
-    from ..predict import load_feature_classifier, predict_split, write_predictions
     from ..utils import check_output_file
+    from ..video.prediction import load_feature_classifier, predict_split, write_predictions
 
     if args.output_file:
         check_output_file(args.output_file, args.data_dir)  # before the work, not after

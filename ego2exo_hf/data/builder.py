@@ -198,6 +198,13 @@ def load_ego2exo(data_dir, config: str = "pooled", cache_dir=None, num_proc=None
     )
 
 
+def load_split(data_dir, config: str, split: str, cache_dir=None) -> datasets.Dataset:
+    """One split of `load_ego2exo`, or a one-line error for a split name Ego2Exo does not have."""
+    if split not in SPLITS:
+        raise Ego2ExoError(f"unknown split {split!r}: choose one of {', '.join(SPLITS)}")
+    return load_ego2exo(data_dir, config, cache_dir=cache_dir)[split]
+
+
 def summarize(dataset: datasets.DatasetDict) -> str:
     """Split sizes and the most frequent classes of a built Ego2Exo."""
     lines = []

@@ -24,7 +24,7 @@ from ..constants import (
     STRIDE_FRAMES,
     WINDOW_FRAMES,
 )
-from ..errors import Ego2ExoError, where
+from ..errors import Ego2ExoError, first_line, where
 
 
 def segment_id(take_uid: str, segment_index: int) -> int:
@@ -253,8 +253,8 @@ def load_feature_file(path, *, split=None, segment_id=None) -> torch.Tensor:
     except pickle.UnpicklingError:
         raise Ego2ExoError(f"{loc}: unsafe or corrupt file refused (only tensors are loaded)") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as err:
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise Ego2ExoError(f"{loc}: unreadable feature file, truncated or not a tensor ({msg[:120]})") from None
+        reason = first_line(err, 120)
+        raise Ego2ExoError(f"{loc}: unreadable feature file, truncated or not a tensor ({reason})") from None
     if not isinstance(tensor, torch.Tensor):
         raise Ego2ExoError(f"{loc}: feature file holds a {type(tensor).__name__}, not a tensor")
     if not tensor.is_floating_point():

@@ -1,4 +1,5 @@
-"""Pseudo-label files in the official format: one `<segment_id> <category_id>` line per target segment."""
+"""Pseudo-label files in the official format (one `<segment_id> <category_id>` line per target segment): read, write,
+align to a split, and score against its true labels (`ego2exo evaluate-pseudo-labels`)."""
 
 from pathlib import Path
 
@@ -31,9 +32,7 @@ def read_pseudo_labels(path) -> dict[int, int]:
             if len(fields) != 2:
                 raise ValueError
         except (ValueError, IndexError):
-            raise Ego2ExoError(
-                f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}"
-            )
+            raise Ego2ExoError(f"{path}, line {lineno}: expected '<segment_id> <category_id>', got {line.strip()!r}")
         if not 0 <= label < NUM_CLASSES:
             raise Ego2ExoError(f"{where(file=path, segment_id=sid)}: label {label} outside 0..{NUM_CLASSES - 1}")
         if sid in labels:
@@ -71,3 +70,52 @@ def align_pseudo_labels(pseudo: dict[int, int], segment_ids, *, path, split) -> 
             f"({len(unknown)} unknown ids); is the file for the right direction?"
         )
     return [pseudo[s] for s in wanted]
+
+
+def evaluate_pseudo_labels(pseudo_labels, data_dir, split: str, *, cache_dir=None) -> dict:
+    """Accuracy of an official-format pseudo-label file against the true labels of `split`.
+
+    The file may leave segments out (e.g. a confidence threshold): accuracies are over the segments it
+    labels, and `coverage` says how many of the split's segments that is. An id that is not in the split
+    is an error (wrong split or direction).
+    """
+    import numpy as np
+
+    from ..constants import CLASS_NAMES
+    from ..metrics import compute_accuracy
+    from .builder import load_split
+
+    pseudo = read_pseudo_labels(pseudo_labels)
+    dataset = load_split(data_dir, "text", split, cache_dir=cache_dir)
+    ids, labels = dataset["segment_id"][:], dataset["label"][:]
+    known = set(ids)
+    unknown = sorted(set(pseudo) - known)
+    if unknown:
+        raise Ego2ExoError(
+            f"{where(file=pseudo_labels, split=split, segment_id=unknown[0])}: pseudo-label for a segment not in "
+            f"the split ({len(unknown)} unknown ids); is the file for this split and direction?"
+        )
+    if not pseudo:
+        raise Ego2ExoError(f"{where(file=pseudo_labels, split=split)}: the file has no pseudo-labels")
+    covered = [(pseudo[sid], label) for sid, label in zip(ids, labels) if sid in pseudo]
+    predicted, truth = (np.asarray(column, dtype=np.int64) for column in zip(*covered))
+    accuracy = compute_accuracy(np.eye(NUM_CLASSES, dtype=np.float32)[predicted], truth, num_classes=NUM_CLASSES)
+    return {
+        "file": str(pseudo_labels),
+        "split": split,
+        "num_segments": len(ids),
+        "num_pseudo_labels": len(covered),
+        "coverage": 100.0 * len(covered) / len(ids),
+        "top1": accuracy["top1"],
+        "mean_class": accuracy["mean_class"],
+        "per_class": dict(zip(CLASS_NAMES, accuracy["per_class"])),
+        "class_counts": dict(zip(CLASS_NAMES, np.bincount(truth, minlength=NUM_CLASSES).tolist())),
+    }
+
+
+def split_from_file_name(path) -> str:
+    """`ego2exo_<source>_<target>.txt` (the official name) -> `<target>_train`, or a one-line error."""
+    parts = Path(path).stem.split("_")
+    if len(parts) == 3 and parts[0] == "ego2exo" and parts[2] in ("ego", "exo") and parts[1] != parts[2]:
+        return f"{parts[2]}_train"
+    raise Ego2ExoError(f"{path}: give --split (the name is not ego2exo_<source>_<target>.txt, which names the split)")

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from ..constants import SPLITS
 from ..errors import Ego2ExoError
-from .download import check_metadata_checksum
+from .metadata import check_metadata_checksum
 from .official import group_by_feature_file, load_feature_file, nonfinite_rows, read_metadata
 
 MISSING, UNREADABLE, WRONG_SHAPE, WRONG_DTYPE = "missing file", "unreadable", "wrong width", "wrong dtype"

@@ -5,7 +5,8 @@ import logging
 from pathlib import Path
 
 from ..constants import DEFAULT_TEXT_MODEL, ID2LABEL, LABEL2ID, NUM_CLASSES
-from ..errors import Ego2ExoError
+from ..errors import Ego2ExoError, first_line
+from ..hub import looks_local
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +22,6 @@ def bundled_minilm_path() -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-
-
 def load_config(name_or_path: str, cache_dir=None):
     """The checkpoint's config through the Hub cache. The default MiniLM id falls back to the bundled copy when the
     Hub cannot give it (offline or unreachable). Returns (config, the path it was loaded from)."""
@@ -37,11 +34,9 @@ def load_config(name_or_path: str, cache_dir=None):
         if local is not None:
             logger.info("%s not available from the Hub: using the bundled copy at %s", name_or_path, local)
             return AutoConfig.from_pretrained(local), str(local)
-        if not Path(name_or_path).exists() and (
-            name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
-        ):
+        if not Path(name_or_path).exists() and looks_local(name_or_path):
             raise Ego2ExoError(f"model folder {name_or_path} not found") from None
-        raise Ego2ExoError(f"cannot load model {name_or_path!r}: {_first_line(err)}") from None
+        raise Ego2ExoError(f"cannot load model {name_or_path!r}: {first_line(err)}") from None
 
 
 def resolve_checkpoint(name_or_path: str, cache_dir=None) -> str:
@@ -75,7 +70,7 @@ def load_text_model(path: str, cache_dir=None, attn_implementation: str | None =
             output_loading_info=True,
         )
     except (OSError, ValueError) as err:
-        raise Ego2ExoError(f"cannot load model {path!r}: {_first_line(err)}") from None
+        raise Ego2ExoError(f"cannot load model {path!r}: {first_line(err)}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     new = sorted(info["missing_keys"])

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import ID2LABEL, NGRAM_DIR, NUM_CLASSES, PSEUDO_LABELLER_FILE
-from ..errors import Ego2ExoError
+from ..errors import Ego2ExoError, first_line
+from ..hub import looks_local
 from ..utils import atomic_path, atomic_write_text
 from .data import CAPTION_COLUMN, caption_context
 from .ngram import NgramCaptionClassifier, fit_ngram
@@ -92,8 +93,7 @@ class CaptionPseudoLabeller:
             tokenizer = AutoTokenizer.from_pretrained(folder)
             model = AutoModelForSequenceClassification.from_pretrained(folder)
         except (OSError, ValueError) as err:
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-            raise Ego2ExoError(f"{folder}: the transformer of the pseudo-labeller cannot be loaded ({reason})")
+            raise Ego2ExoError(f"{folder}: the transformer of the pseudo-labeller cannot be loaded ({first_line(err)})")
         if model.config.num_labels != NUM_CLASSES:
             raise Ego2ExoError(f"{folder}: the model has {model.config.num_labels} classes, Ego2Exo has {NUM_CLASSES}")
         model.to("cuda" if torch.cuda.is_available() else "cpu")
@@ -218,17 +218,15 @@ def resolve_folder(name_or_path: str, cache_dir=None, revision=None) -> Path:
     """A local text-stage folder, or the snapshot of a Hub repo (downloaded, or from the cache when offline)."""
     local = Path(name_or_path).expanduser()
     if not local.exists():
-        looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
-        if looks_local:
+        if looks_local(name_or_path):
             raise Ego2ExoError(f"model folder {name_or_path} not found (train_text.py writes one)")
         from huggingface_hub import snapshot_download
 
         try:
             local = Path(snapshot_download(name_or_path, cache_dir=cache_dir, revision=revision))
         except Exception as err:  # offline and not cached, unknown repo, no network: one line
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
             raise Ego2ExoError(
-                f"cannot get {name_or_path!r}: not a local folder, and not on the Hub or in its cache ({reason})"
+                f"cannot get {name_or_path!r}: not a local folder, and not on the Hub or its cache ({first_line(err)})"
             ) from None
     if not (local / PSEUDO_LABELLER_FILE).is_file():
         raise Ego2ExoError(

@@ -4,39 +4,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 
 from ..constants import split_name
 from ..data.pseudo_labels import align_pseudo_labels, read_pseudo_labels
 from ..errors import Ego2ExoError, where
 from ..utils import sha256_file
 from .context import with_context
-
-
-class FeaturePool(Dataset):
-    """Rows of in-memory tensors; `__getitems__` fetches a whole batch with one indexing op (no per-row work)."""
-
-    def __init__(self, features: torch.Tensor, labels: torch.Tensor):
-        self.features, self.labels = features, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitems__(self, indices) -> dict:
-        indices = torch.as_tensor(indices, dtype=torch.long)
-        return {"features": self.features[indices], "labels": self.labels[indices]}
-
-    def __getitem__(self, index):
-        return self.__getitems__([index])
-
-    @classmethod
-    def concatenate(cls, pools) -> "FeaturePool":
-        return cls(torch.cat([p.features for p in pools]), torch.cat([p.labels for p in pools]))
-
-
-def whole_batch(batch):
-    """`collate_fn` for a `FeaturePool`: its `__getitems__` already returns a collated batch."""
-    return batch
+from .pools import FeaturePool
+from .sequences import sequence_tensors
 
 
 @dataclass
@@ -73,7 +48,6 @@ def load_video_data(args, target_labels: str | None) -> VideoData:
     `args.pseudo_labels`, aligned on segment ids), "true" (the split's own labels), "unlabelled" (rows without
     labels) or None (no target rows)."""
     from ..data import load_ego2exo  # building the dataset pulls in the whole data layer
-    from .sequences import sequence_tensors
 
     splits = load_ego2exo(args.data_dir, args.config, cache_dir=args.cache_dir)
     metadata = Path(args.data_dir) / "ego2exo.json"

@@ -5,7 +5,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import Ego2ExoError, where
-from .data import FeaturePool
+from .pools import FeaturePool
 
 
 class SequencePool(FeaturePool):

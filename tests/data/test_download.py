@@ -16,8 +16,8 @@ from huggingface_hub import constants as hub_constants
 
 from ego2exo_hf.cli import main as cli_main
 from ego2exo_hf.constants import HUB_DATASET_REPO, METADATA_FILE
-from ego2exo_hf.data import download
-from ego2exo_hf.data.download import CHECKSUM_FILE, official_train_takes
+from ego2exo_hf.data import metadata
+from ego2exo_hf.data.metadata import CHECKSUM_FILE, official_train_takes
 from ego2exo_hf.data.official import read_metadata
 from ego2exo_hf.data.synthetic import write_synthetic
 from ego2exo_hf.data.verify import verify_data_dir
@@ -96,7 +96,7 @@ def test_offline_from_the_environment(remote, tmp_path):
     cache = tmp_path / "env_cache"
     populate_cache(cache, remote / METADATA_FILE)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}
-    code = "import sys; from ego2exo_hf.data.download import download_metadata; download_metadata(sys.argv[1])"
+    code = "import sys; from ego2exo_hf.data.metadata import download_metadata; download_metadata(sys.argv[1])"
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], env=env, check=True, capture_output=True)
     assert sha256(tmp_path / "data" / METADATA_FILE) == sha256(remote / METADATA_FILE)
 
@@ -136,7 +136,7 @@ def test_local_metadata_copy(remote, hub_cache, tmp_path):
     assert cli("--data_dir", data, "--metadata", remote / METADATA_FILE, "--skip_features") == 0
     assert sha256(data / METADATA_FILE) == sha256(remote / METADATA_FILE)
     with pytest.raises(Ego2ExoError, match="no such file"):
-        download.download_metadata(data, metadata=tmp_path / "nope.json")
+        metadata.download_metadata(data, metadata=tmp_path / "nope.json")
 
 
 # ------------------------------------------------------------------------------------------------ features
@@ -208,7 +208,7 @@ def fake_egoexo(remote, tmp_path, monkeypatch):
 def data(remote, tmp_path):
     """A data directory that already holds the metadata."""
     data = tmp_path / "data"
-    download.download_metadata(data, metadata=remote / METADATA_FILE)
+    metadata.download_metadata(data, metadata=remote / METADATA_FILE)
     return data
 
 
@@ -356,8 +356,8 @@ def test_official_train_takes_ship_with_the_package(capsys):
 
     records = [{"take_uid": t} for t in takes]
     meta = {"ego_train": records[::2], "exo_train": records[1::2]}
-    download.check_train_takes(meta, "ego2exo.json")
+    metadata.check_train_takes(meta, "ego2exo.json")
     assert capsys.readouterr().err == ""
     meta["exo_train"].pop()
-    download.check_train_takes(meta, "ego2exo.json")
+    metadata.check_train_takes(meta, "ego2exo.json")
     assert "1 missing" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import torch
 from ego2exo_hf.cli import main as cli_main
 from ego2exo_hf.constants import FEATURE_DIM, METADATA_FILE, SPLITS
 from ego2exo_hf.data import verify
-from ego2exo_hf.data.download import download_metadata
+from ego2exo_hf.data.metadata import download_metadata
 from ego2exo_hf.data.official import read_metadata
 from ego2exo_hf.data.verify import (
     INDEX_PAST_END,

@@ -13,10 +13,10 @@ import textwrap
 
 import pytest
 import torch
+from hub_cache_fixture import populate_hub_cache
 from huggingface_hub import scan_cache_dir
 
 from ego2exo_hf.constants import CLASS_NAMES
-from ego2exo_hf.hub import populate_hub_cache
 
 TEXT_REPO = "ego2exo-test/tiny-caption-classifier"
 FEATURE_REPO = "ego2exo-test/feature-classifier"
@@ -145,7 +145,7 @@ def test_predict_cli_with_a_repo_id(hub_cache, feature_model, tiny_data_dir, tmp
     """`ego2exo predict --model org/name` through the cache gives what the local folder gives."""
     import datasets
 
-    from ego2exo_hf.predict import load_feature_classifier, predict_split
+    from ego2exo_hf.video.prediction import load_feature_classifier, predict_split
 
     out = tmp_path / "preds.parquet"
     result = run_offline(

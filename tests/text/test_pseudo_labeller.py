@@ -6,11 +6,11 @@ import json
 import datasets
 import numpy as np
 import pytest
+from hub_cache_fixture import populate_hub_cache
 
 from ego2exo_hf.cli import main as cli_main
 from ego2exo_hf.constants import NUM_CLASSES
 from ego2exo_hf.errors import Ego2ExoError
-from ego2exo_hf.hub import populate_hub_cache
 from ego2exo_hf.text.data import stratified_heldout
 from ego2exo_hf.text.pooling import DEFAULT_NGRAM_WEIGHT, NGRAM_WEIGHTS
 from ego2exo_hf.text.pseudo_labeller import PSEUDO_LABELLER_FILE, CaptionPseudoLabeller, fit_pooling

@@ -5,8 +5,8 @@ import torch
 
 from ego2exo_hf.data import load_ego2exo
 from ego2exo_hf.models import FeatureClassifier
-from ego2exo_hf.predict import predict_split
 from ego2exo_hf.video.context import neighbour_index, with_context
+from ego2exo_hf.video.prediction import predict_split
 from train_video import main as train_video
 
 

@@ -11,8 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
-from ego2exo_hf.video.data import FeaturePool
 from ego2exo_hf.video.loop import BestModel
+from ego2exo_hf.video.pools import FeaturePool
 from ego2exo_hf.video.selection import CRITERIA, label_free_scores, picks
 from train_video import main as train_video
 

@@ -10,7 +10,7 @@ from ego2exo_hf.constants import FEATURE_DIM
 from ego2exo_hf.data import load_ego2exo
 from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.models.temporal import POOLING, AttentionPooling, MeanPooling, build_pooling, masked_mean
-from ego2exo_hf.video.data import whole_batch
+from ego2exo_hf.video.pools import whole_batch
 from ego2exo_hf.video.sequences import SequencePool, kept_windows, sequence_tensors
 
 DIM = 16
@@ -226,7 +226,7 @@ def test_sequence_tensors_errors(frames):
 @pytest.mark.parametrize("head", ["mean", "attention", "transformer"])
 def test_training_and_prediction_with_a_head(head, make_args, tiny_data_dir):
     from ego2exo_hf.models import FeatureClassifier
-    from ego2exo_hf.predict import predict_split
+    from ego2exo_hf.video.prediction import predict_split
     from train_video import main as train_video
 
     args = make_args(f"head-{head}", method="lagtran", num_iterations=30, val_every=15, config="frames", head=head,

@@ -40,7 +40,7 @@ def main(argv=None, prog: str | None = None) -> dict:
     from ego2exo_hf.metrics import load_accuracy_metric
     from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
     from ego2exo_hf.utils import check_output_dir, claim_output_dir
-    from ego2exo_hf.video.checkpoints import find_checkpoint, run_fingerprint, save_checkpoint
+    from ego2exo_hf.video.checkpoints import find_checkpoint, load_checkpoint, run_fingerprint, save_checkpoint
     from ego2exo_hf.video.data import load_video_data
     from ego2exo_hf.video.loop import (
         BestModel,
@@ -124,7 +124,7 @@ def main(argv=None, prog: str | None = None) -> dict:
 
     best = BestModel(args.selection)
     if checkpoint:
-        accelerator.load_state(str(checkpoint.path))
+        load_checkpoint(accelerator, checkpoint)
         best.restore(checkpoint)
         logger.info(f"resumed from {checkpoint.path} at iteration {start}", main_process_only=True)
     accelerator.init_trackers("video_stage", config={k: v for k, v in vars(args).items() if v is not None})

@@ -1,5 +1,7 @@
 """LaGTran's video-stage classifier as a Transformers model: pooled segment feature -> 24 keystep logits."""
 
+from pathlib import Path
+
 import torch
 from huggingface_hub.dataclasses import strict
 from torch import nn
@@ -9,6 +11,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..constants import FEATURE_DIM, ID2LABEL
 from .temporal import POOLING, build_pooling
+from .weights import WEIGHTS_FILE, check_pretrained
 
 
 class GlobalBatchNorm1d(nn.BatchNorm1d):
@@ -104,6 +107,22 @@ class FeatureClassifier(PreTrainedModel):
         self.activation = nn.ReLU()
         self.classifier = nn.Linear(config.hidden_dim, config.num_labels)
         self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, config=None, **kwargs):
+        """`PreTrainedModel.from_pretrained` (a folder or a Hub repo id), after checking the weights against the
+        configuration: a file that is truncated, swapped or does not fit `config.json` ends in one `Ego2ExoError`
+        line naming the file and the first tensor that differs (`ego2exo_hf.models.weights`)."""
+        from transformers.utils import cached_file
+
+        hub = {key: kwargs[key] for key in ("cache_dir", "revision", "local_files_only", "token") if key in kwargs}
+        quiet = {"_raise_exceptions_for_missing_entries": False, "_raise_exceptions_for_connection_errors": False}
+        file = cached_file(pretrained_model_name_or_path, WEIGHTS_FILE, **hub, **quiet)
+        if file is not None:
+            if not isinstance(config, PreTrainedConfig):
+                config = cls.config_class.from_pretrained(config or pretrained_model_name_or_path, **hub)
+            check_pretrained(Path(file).parent, lambda: cls(config))
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
 
     @torch.no_grad()
     def _init_weights(self, module):

@@ -85,13 +85,17 @@ class CaptionPseudoLabeller:
         """Load a text-stage output folder, or a Hub repo pushed from one (through the Hub cache, so it works with
         `HF_HUB_OFFLINE=1` once downloaded)."""
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+        from ..models.weights import check_pretrained
 
         folder = resolve_folder(str(name_or_path), cache_dir, revision)
         settings = json.loads((folder / PSEUDO_LABELLER_FILE).read_text(encoding="utf-8"))
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder)
-            model = AutoModelForSequenceClassification.from_pretrained(folder)
+            config = AutoConfig.from_pretrained(folder)
+            check_pretrained(folder, lambda: AutoModelForSequenceClassification.from_config(config))
+            model = AutoModelForSequenceClassification.from_pretrained(folder, config=config)
         except (OSError, ValueError) as err:
             raise Ego2ExoError(f"{folder}: the transformer of the pseudo-labeller cannot be loaded ({first_line(err)})")
         if model.config.num_labels != NUM_CLASSES:

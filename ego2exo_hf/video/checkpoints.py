@@ -2,20 +2,24 @@
 
 import json
 import os
+import pickle
 import re
 import shutil
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_file, save_file
 
-from ..errors import Ego2ExoError
+from ..errors import Ego2ExoError, first_line
+from ..models.weights import check_weights
 from ..utils import sha256_file
 
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "training_state.json"  # written last: a checkpoint folder without it is incomplete
 BEST_MODEL_FILE = "best_model.safetensors"
+EARLIER = "resume an earlier one (--resume_from_checkpoint <output_dir>/checkpoints/checkpoint-N) or start afresh"
 
 
 @dataclass
@@ -74,19 +78,40 @@ def find_checkpoint(args) -> Checkpoint:
     state_file = path / STATE_FILE
     if not state_file.is_file():
         raise Ego2ExoError(f"{path}: not a complete checkpoint of train_video.py ({STATE_FILE} missing)")
-    state = json.loads(state_file.read_text())
-    saved = state["fingerprint"]
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        saved, iteration = state["fingerprint"], int(state["iteration"])
+        best_score, best_iteration = state["best_score"], state["best_iteration"]
+    except (ValueError, KeyError, TypeError) as err:  # a hand-edited or damaged file
+        raise Ego2ExoError(f"{state_file}: damaged checkpoint state ({first_line(err)}); {EARLIER}") from None
     diff = [f"{k}={saved.get(k)!r} (now {v!r})" for k, v in run_fingerprint(args).items() if saved.get(k) != v]
     if diff:
         raise Ego2ExoError(
             f"{path}: checkpoint of a different configuration: {', '.join(diff)}; to resume, give the checkpoint's "
             "values; to start this configuration afresh, drop --resume_from_checkpoint or choose another --output_dir"
         )
-    if state["iteration"] > args.num_iterations:
+    if iteration > args.num_iterations:
         raise Ego2ExoError(
-            f"{path}: checkpoint at iteration {state['iteration']} is past --num_iterations {args.num_iterations}"
+            f"{path}: checkpoint at iteration {iteration} is past --num_iterations {args.num_iterations}"
         )
-    return Checkpoint(path, state["iteration"], state["best_score"], state["best_iteration"])
+    return Checkpoint(path, iteration, best_score, best_iteration)
+
+
+def load_checkpoint(accelerator, checkpoint: Checkpoint) -> None:
+    """`accelerator.load_state`, after checking every model's weights (and the best model's) against the model:
+    a truncated, swapped or otherwise damaged file ends in one line naming it."""
+    models = [accelerator.unwrap_model(model) for model in accelerator._models]
+    for i, model in enumerate(models):  # accelerate's names: model.safetensors, model_1.safetensors, ...
+        check_weights(checkpoint.path / f"model{f'_{i}' if i else ''}.safetensors", model, EARLIER)
+    if (checkpoint.path / BEST_MODEL_FILE).is_file():
+        check_weights(checkpoint.path / BEST_MODEL_FILE, models[0], EARLIER)
+    random_states = checkpoint.path / f"random_states_{accelerator.process_index}.pkl"  # absent: another process count
+    try:
+        if random_states.is_file():  # accelerate skips one it cannot read, and the resume would draw other numbers
+            torch.load(random_states, weights_only=False)
+        accelerator.load_state(str(checkpoint.path))
+    except (RuntimeError, OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as err:
+        raise Ego2ExoError(f"{checkpoint.path}: damaged checkpoint ({first_line(err)}); {EARLIER}") from None
 
 
 def save_checkpoint(accelerator, args, iteration: int, fingerprint: dict, best) -> Path:

@@ -73,6 +73,36 @@ def test_a_folder_without_the_settings_is_refused(text_run, tmp_path):
         CaptionPseudoLabeller.from_pretrained(tmp_path)
 
 
+def _edit_config(folder, **values):
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **values}))
+
+
+def _truncate(file):
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: _truncate(f / "model.safetensors"), "model.safetensors: unreadable weights, truncated"),
+    (lambda f: _edit_config(f, intermediate_size=48), "model.safetensors: tensor "
+     "bert.encoder.layer.0.intermediate.dense.weight is [64, 32] but the model's configuration makes it [48, 32]"),
+    (lambda f: _edit_config(f, num_hidden_layers=3), "model.safetensors: no tensor bert.encoder.layer.2."),
+])  # fmt: skip
+def test_weights_that_do_not_fit_are_one_line(text_run, tiny_data_dir, tmp_path, capsys, damage, message):
+    import re
+    import shutil
+
+    folder = shutil.copytree(text_run[0], tmp_path / "text")
+    damage(folder)
+    out = tmp_path / "labels.txt"
+    argv = ["pseudo-label", "--model", str(folder), "--data_dir", str(tiny_data_dir), "--output_file", str(out)]
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(argv)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "\n" not in err and re.search(re.escape(message), err), err
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------------------------------------- pooling
 class NoisyTransformer(CaptionPseudoLabeller):
     """A labeller whose transformer knows nothing (random probabilities) and records the captions it scores."""

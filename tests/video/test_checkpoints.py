@@ -1,6 +1,7 @@
 """The resume fingerprint: a checkpoint resumes only the configuration that wrote it, whatever option differs."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -124,3 +125,56 @@ def test_train_video_refuses_to_resume_dann_with_other_pseudo_labels(tiny_data_d
     assert again.returncode == 2 and lines[-1].startswith("error: ") and "pseudo_labels_sha256=" in lines[-1]
     assert "Traceback" not in again.stderr
     assert (tmp_path / "dann" / "metrics.json").read_text() == metrics  # the earlier output intact
+
+
+# ---------------------------------------------------------------- damaged checkpoints: one line, the output intact
+@pytest.fixture(scope="module")
+def checkpointed_run(make_args):
+    """A finished 20-iteration run with a checkpoint at 10 and 20 (the selection keeps a best model)."""
+    from train_video import main as train_video
+
+    args = make_args("checkpointed", method="lagtran", num_iterations=20, val_every=10, checkpoint_every=10,
+                     selection="source_val")  # fmt: skip
+    train_video(args)
+    return args
+
+
+def _swap_weights(file):
+    """Weights of another configuration (a wider hidden layer) under the checkpoint's name."""
+    from safetensors.torch import save_file
+
+    from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+
+    save_file(FeatureClassifier(FeatureClassifierConfig(hidden_dim=32)).state_dict(), str(file))
+
+
+def _truncate(file):
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+DAMAGE = {  # what is done to checkpoint-20 -> what the one line must say
+    "model weights truncated": (lambda c: _truncate(c / "model.safetensors"), "model.safetensors: unreadable weights"),
+    "model weights swapped": (lambda c: _swap_weights(c / "model.safetensors"), "model.safetensors: tensor "
+                              "hidden.weight is [32, 1536] but the model's configuration makes it [256, 1536]"),
+    "best model truncated": (lambda c: _truncate(c / "best_model.safetensors"), "best_model.safetensors: unreadable"),
+    "optimiser state truncated": (lambda c: _truncate(c / "optimizer.bin"), "checkpoint-20: damaged checkpoint"),
+    "random states truncated": (lambda c: _truncate(c / "random_states_0.pkl"), "checkpoint-20: damaged checkpoint"),
+    "state file not JSON": (lambda c: (c / STATE_FILE).write_text("{"), "training_state.json: damaged checkpoint"),
+    "state file without iteration": (lambda c: (c / STATE_FILE).write_text('{"fingerprint": {}}'),
+                                     "training_state.json: damaged checkpoint state"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_checkpoint_ends_in_one_line(checkpointed_run, tmp_path, damage):
+    from train_video import main as train_video
+
+    spoil, message = DAMAGE[damage]
+    output_dir = shutil.copytree(checkpointed_run.output_dir, tmp_path / "run")
+    spoil(output_dir / CHECKPOINT_DIR / "checkpoint-20")
+    before = {path: path.read_bytes() for path in output_dir.rglob("*") if path.is_file()}
+    args = replace(checkpointed_run, output_dir=str(output_dir), num_iterations=30, resume_from_checkpoint="latest")
+    with pytest.raises(Ego2ExoError, match=re.escape(message)) as err:
+        train_video(args)
+    assert "\n" not in str(err.value)
+    assert {path: path.read_bytes() for path in output_dir.rglob("*") if path.is_file()} == before  # nothing touched

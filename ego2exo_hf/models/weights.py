@@ -32,23 +32,18 @@ def check_weights(file, model: torch.nn.Module, remedy: str = HOW_ON) -> None:
     found = weight_shapes(file)
     expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
     missing = [name for name in expected if name not in found]
-    if missing:
-        raise Ego2ExoError(
-            f"{file}: no tensor {missing[0]} ({len(missing)} of the model's {len(expected)} tensors missing): "
-            f"these are not the weights of this model; {remedy}"
-        )
-    for name, shape in expected.items():
-        if found[name] != shape:
-            raise Ego2ExoError(
-                f"{file}: tensor {name} is {list(found[name])} but the model's configuration makes it "
-                f"{list(shape)}; {remedy}"
-            )
+    reshaped = [name for name in expected if name in found and found[name] != expected[name]]
     extra = sorted(set(found) - set(expected))
-    if extra:
-        raise Ego2ExoError(
-            f"{file}: tensor {extra[0]} is not part of the model ({len(extra)} extra tensors): these are not the "
-            f"weights of this model; {remedy}"
-        )
+    if missing:
+        problem = f"no tensor {missing[0]} ({len(missing)} of the model's {len(expected)} tensors missing)"
+    elif reshaped:
+        name = reshaped[0]
+        problem = f"tensor {name} is {list(found[name])} but the model's configuration makes it {list(expected[name])}"
+    elif extra:
+        problem = f"tensor {extra[0]} is not part of the model ({len(extra)} extra tensors)"
+    else:
+        return
+    raise Ego2ExoError(f"{file}: {problem}; {remedy}")
 
 
 def check_pretrained(folder, build) -> None:

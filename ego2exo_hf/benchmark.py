@@ -1,16 +1,20 @@
 """The video-stage benchmark: methods x directions x seeds, one table with mean ± sd over seeds (`ego2exo benchmark`).
 
-Each run is `python -m train_video` in its own process under `<output_dir>/runs/<method>/<source>_<target>/seed<k>/`;
-a run whose `metrics.json` exists is not run again, so an interrupted benchmark resumes. The target pseudo-labels
-come from the text stage (`pseudo_labels_dir`, searched for `ego2exo_<source>_<target>.txt`). A method name
-with `+pl` (e.g. `mcc+pl`) adds the pseudo-label loss to a method that accepts it.
+Each grid cell is one call of `run_cell`, the unit every executor runs (a local pool, Ray tasks, SLURM jobs through
+submitit; `ego2exo_hf.executors`): `python -m train_video` in its own process, writing under
+`<output_dir>/runs/<method>/<source>_<target>/seed<k>-<key>/`, where `key` hashes the cell's options (and the
+pseudo-label file's content). A cell whose `metrics.json` exists is done, so an interrupted grid resumes with the same
+command and another configuration never reuses a cell; the table is built from the folders alone. The target
+pseudo-labels come from the text stage (`pseudo_labels_dir`, searched for `ego2exo_<source>_<target>.txt`). A method
+name with `+pl` (e.g. `mcc+pl`) adds the pseudo-label loss to a method that accepts it.
 """
 
+import fcntl
+import hashlib
 import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +22,8 @@ import numpy as np
 
 from .constants import DIRECTIONS, METRICS_FILE, PUBLISHED_RESULTS, SELECTIONS, SOURCE_SAMPLINGS, parse_direction
 from .data.pseudo_labels import pseudo_label_file_name
-from .errors import Ego2ExoError
-from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure
+from .errors import Ego2ExoError, first_line
+from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure, sha256_file
 
 RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
 MAX_SEED = 2**32 - 1  # numpy's and accelerate's set_seed accept 0 .. 2**32 - 1
@@ -89,10 +93,20 @@ def find_pseudo_labels(folder, source: str, target: str) -> Path:
     return found[0]
 
 
-def plan_runs(settings: BenchmarkSettings) -> list[dict]:
-    """Every (method, direction, seed) run with its options, before anything runs (missing label files fail here)."""
+def cell_key(options: dict) -> str:
+    """10 hex digits of the SHA-256 of a cell's options (with the pseudo-label file's content): its folder's key."""
+    described = {k: str(v) for k, v in options.items() if k != "output_dir"}
+    if "pseudo_labels" in options:
+        described["pseudo_labels_sha256"] = sha256_file(options["pseudo_labels"])
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def plan_runs(settings: BenchmarkSettings, threads: int = 1) -> list[dict]:
+    """Every (method, direction, seed) cell with its options and folders, before anything runs (missing label files
+    and damaged results fail here). `threads`: the CPU threads of each run."""
     from .video.methods import METHODS
 
+    root = Path(settings.output_dir)
     runs = []
     for method_name in settings.methods:
         method, _, suffix = method_name.partition("+")
@@ -100,59 +114,89 @@ def plan_runs(settings: BenchmarkSettings) -> list[dict]:
         for source, target in settings.pairs:
             pseudo = find_pseudo_labels(settings.pseudo_labels_dir, source, target) if needs_labels else None
             for seed in settings.seeds:
-                output = Path(settings.output_dir) / "runs" / method_name / f"{source}_{target}" / f"seed{seed}"
-                options = dict(data_dir=settings.data_dir, output_dir=output, source=source, target=target,
-                               method=method, seed=seed, num_iterations=settings.num_iterations,
-                               val_every=settings.val_every, checkpoint_every=settings.num_iterations,
-                               selection=settings.selection, report_to="none")  # fmt: skip
+                options = dict(data_dir=settings.data_dir, source=source, target=target, method=method, seed=seed,
+                               num_iterations=settings.num_iterations, val_every=settings.val_every,
+                               checkpoint_every=settings.num_iterations, selection=settings.selection,
+                               report_to="none")  # fmt: skip
                 if pseudo:
-                    options["pseudo_labels"] = pseudo
+                    options["pseudo_labels"] = str(pseudo)
                 if settings.source_sampling != "balanced":
                     options["source_sampling"] = settings.source_sampling
                 if settings.cache_dir:
                     options["cache_dir"] = settings.cache_dir
-                runs.append({"method": method_name, "direction": f"{source}->{target}", "seed": seed,
-                             "output_dir": output, "options": options})  # fmt: skip
+                key = cell_key(options)
+                name = f"{method_name}_{source}_{target}_seed{seed}-{key}"
+                output = root / "runs" / method_name / f"{source}_{target}" / f"seed{seed}-{key}"
+                runs.append({"method": method_name, "direction": f"{source}->{target}", "seed": seed, "key": key,
+                             "output_dir": str(output), "log": str(root / "logs" / f"{name}.log"),
+                             "lock": str(root / "logs" / f".{name}.lock"), "threads": threads,
+                             "options": {**options, "output_dir": str(output)}})  # fmt: skip
+    for run in runs:
+        cell_result(run)  # a damaged result stops the benchmark before any run
     return runs
+
+
+def cell_result(run: dict) -> dict | None:
+    """The cell's `metrics.json`, None while it has none, or a one-line error when it cannot be what the run wrote."""
+    path = Path(run["output_dir"]) / METRICS_FILE
+    if not path.is_file():
+        return None
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        for split, key in RESULTS_KEYS:
+            float(metrics[split][key])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise Ego2ExoError(f"{path}: damaged run result ({first_line(err, 80)}); delete {run['output_dir']} to run "
+                           "this cell again") from None  # fmt: skip
+    return metrics
 
 
 def _command(options: dict) -> list[str]:
     return [sys.executable, "-m", "train_video", *(w for k, v in options.items() for w in (f"--{k}", str(v)))]
 
 
-def run_all(runs: list[dict], jobs: int, log_dir: Path) -> None:
-    """Run what has no metrics.json yet, `jobs` processes at a time, under one progress bar."""
-    from tqdm.auto import tqdm
+_LIVE: set = set()  # the training processes this interpreter started and that still run
 
-    todo = [r for r in runs if not (r["output_dir"] / METRICS_FILE).is_file()]
-    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="benchmark runs", unit="run")
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
-    running, failed = [], []
-    while todo or running:
-        while todo and len(running) < jobs:
-            run = todo.pop(0)
-            log = log_dir / f"{run['method']}_{run['direction'].replace('->', '_')}_seed{run['seed']}.log"
-            with open(log, "w") as out:
-                process = subprocess.Popen(_command(run["options"]), stdout=out, stderr=subprocess.STDOUT, env=env)
-            running.append((process, run, log))
-        time.sleep(0.2)
-        for entry in [e for e in running if e[0].poll() is not None]:
-            running.remove(entry)
-            bar.update(1)
-            if entry[0].returncode != 0:
-                failed.append(entry)
-    bar.close()
-    if failed:
-        _, run, log = failed[0]
-        raise Ego2ExoError(f"{len(failed)} run(s) failed, e.g. {run['method']} {run['direction']} seed {run['seed']}: "
-                           f"see {log} (the finished runs are kept; rerun the same command to go on)")  # fmt: skip
+
+def run_cell(run: dict) -> dict:
+    """The grid's unit of work, the same under every executor: the video stage of one cell in its own process.
+
+    The process holds the cell's lock while it lives (an inherited `flock`), so a second benchmark into the same
+    folder, or a rerun while an orphaned run still trains, waits for it instead of training the cell twice. The
+    stage writes `metrics.json` last and atomically: a cell counts only once that file exists. Returns the cell's
+    key, its return code (0 when it was done already) and its log."""
+    outcome = {"key": run["key"], "returncode": 0, "log": run["log"]}
+    Path(run["log"]).parent.mkdir(parents=True, exist_ok=True)
+    with open(run["lock"], "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process trains this cell
+        if cell_result(run) is not None:
+            return outcome
+        env = dict(os.environ, OMP_NUM_THREADS=str(run["threads"]), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        with open(run["log"], "w") as log:
+            process = subprocess.Popen(_command(run["options"]), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       pass_fds=(lock.fileno(),))  # fmt: skip
+        _LIVE.add(process)
+        try:
+            outcome["returncode"] = process.wait()
+        finally:
+            if process.poll() is None:  # interrupted: the run stops with us
+                process.kill()
+                process.wait()
+            _LIVE.discard(process)
+    return outcome
+
+
+def stop_live_runs() -> None:
+    """Kill the training processes of this interpreter (Ctrl-C or SIGTERM of the benchmark)."""
+    for process in list(_LIVE):
+        process.kill()
 
 
 def summarize(runs: list[dict]) -> dict:
     """`{method: {direction: {"target_val_top1": {"mean", "sd", "values"}, ...}}}` over the seeds."""
     results: dict = {}
     for run in runs:
-        metrics = json.loads((run["output_dir"] / METRICS_FILE).read_text())
+        metrics = cell_result(run)
         cell = results.setdefault(run["method"], {}).setdefault(run["direction"], {})
         for split, key in RESULTS_KEYS:
             cell.setdefault(f"{split}_{key}", []).append(metrics[split][key])
@@ -213,17 +257,38 @@ def plot_results(results: dict, directions: list[str], path) -> Path:
     return save_figure(fig, path)
 
 
-def run_benchmark(settings: BenchmarkSettings, *, jobs: int = 1, overwrite: bool = False) -> dict:
-    """Run what is missing of the grid, `jobs` runs at a time, and write results.md, results.json and
-    results.png; returns the results."""
-    from .data import load_ego2exo
+def run_benchmark(settings: BenchmarkSettings, executor=None, *, overwrite: bool = False) -> dict:
+    """Run what is missing of the grid with `executor` (an `ExecutorSettings`; default: one local run at a time), then
+    write results.md, results.json and results.png from the cells' folders; returns the results."""
+    import signal
 
-    runs = plan_runs(settings)
+    from .data import load_ego2exo
+    from .executors import ExecutorSettings, execute
+
+    executor = executor or ExecutorSettings()
+    runs = plan_runs(settings, threads=executor.cpus_per_run)
     output_dir = claim_output_dir(settings.output_dir, "benchmark", overwrite=overwrite, data_dir=settings.data_dir)
     load_ego2exo(settings.data_dir, "pooled", cache_dir=settings.cache_dir)  # built once, shared by every run
-    log_dir = output_dir / "logs"
-    log_dir.mkdir(exist_ok=True)
-    run_all(runs, jobs, log_dir)
+    (output_dir / "logs").mkdir(exist_ok=True)
+    todo = [run for run in runs if cell_result(run) is None]
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupted)  # SIGTERM stops the runs as Ctrl-C does
+    try:
+        failures = execute(todo, len(runs), executor, output_dir / "slurm")
+    except KeyboardInterrupt:
+        done = sum(cell_result(run) is not None for run in runs)
+        raise Ego2ExoError(f"interrupted with {done} of {len(runs)} runs done (kept): rerun the same command to go on")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if failures:
+        run = next(run for run in runs if run["key"] == failures[0]["key"])
+        raise Ego2ExoError(
+            f"{len(failures)} run(s) failed, e.g. {run['method']} {run['direction']} seed {run['seed']}: see "
+            f"{failures[0]['log']} (the finished runs are kept; rerun the same command to go on)"
+        )
     directions = list(dict.fromkeys(r["direction"] for r in runs))
     results = summarize(runs)
     table = results_table(results, directions, len(settings.seeds))

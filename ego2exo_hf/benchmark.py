@@ -1,7 +1,7 @@
 """The video-stage benchmark: methods x directions x seeds, one table with mean ± sd over seeds (`ego2exo benchmark`).
 
-Each grid cell is one call of `run_cell`, the unit every executor runs (a local pool, Ray tasks, SLURM jobs through
-submitit; `ego2exo_hf.executors`): `python -m train_video` in its own process, writing under
+Each grid cell is one call of `cells.run_cell`, the unit every executor runs (a local pool, Ray tasks, SLURM jobs
+through submitit; `ego2exo_hf.executors`): `python -m train_video` in its own process, writing under
 `<output_dir>/runs/<method>/<source>_<target>/seed<k>-<key>/`, where `key` hashes the cell's options (and the
 pseudo-label file's content). A cell whose `metrics.json` exists is done, so an interrupted grid resumes with the same
 command and another configuration never reuses a cell; the table is built from the folders alone. The target
@@ -9,23 +9,19 @@ pseudo-labels come from the text stage (`pseudo_labels_dir`, searched for `ego2e
 name with `+pl` (e.g. `mcc+pl`) adds the pseudo-label loss to a method that accepts it.
 """
 
-import fcntl
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .constants import DIRECTIONS, METRICS_FILE, PUBLISHED_RESULTS, SELECTIONS, SOURCE_SAMPLINGS, parse_direction
+from .cells import RESULTS_KEYS, cell_result
+from .constants import DIRECTIONS, PUBLISHED_RESULTS, SELECTIONS, SOURCE_SAMPLINGS, parse_direction
 from .data.pseudo_labels import pseudo_label_file_name
-from .errors import Ego2ExoError, first_line
+from .errors import Ego2ExoError
 from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure, sha256_file
 
-RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
 MAX_SEED = 2**32 - 1  # numpy's and accelerate's set_seed accept 0 .. 2**32 - 1
 
 
@@ -134,62 +130,6 @@ def plan_runs(settings: BenchmarkSettings, threads: int = 1) -> list[dict]:
     for run in runs:
         cell_result(run)  # a damaged result stops the benchmark before any run
     return runs
-
-
-def cell_result(run: dict) -> dict | None:
-    """The cell's `metrics.json`, None while it has none, or a one-line error when it cannot be what the run wrote."""
-    path = Path(run["output_dir"]) / METRICS_FILE
-    if not path.is_file():
-        return None
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-        for split, key in RESULTS_KEYS:
-            float(metrics[split][key])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-        raise Ego2ExoError(f"{path}: damaged run result ({first_line(err, 80)}); delete {run['output_dir']} to run "
-                           "this cell again") from None  # fmt: skip
-    return metrics
-
-
-def _command(options: dict) -> list[str]:
-    return [sys.executable, "-m", "train_video", *(w for k, v in options.items() for w in (f"--{k}", str(v)))]
-
-
-_LIVE: set = set()  # the training processes this interpreter started and that still run
-
-
-def run_cell(run: dict) -> dict:
-    """The grid's unit of work, the same under every executor: the video stage of one cell in its own process.
-
-    The process holds the cell's lock while it lives (an inherited `flock`), so a second benchmark into the same
-    folder, or a rerun while an orphaned run still trains, waits for it instead of training the cell twice. The
-    stage writes `metrics.json` last and atomically: a cell counts only once that file exists. Returns the cell's
-    key, its return code (0 when it was done already) and its log."""
-    outcome = {"key": run["key"], "returncode": 0, "log": run["log"]}
-    Path(run["log"]).parent.mkdir(parents=True, exist_ok=True)
-    with open(run["lock"], "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process trains this cell
-        if cell_result(run) is not None:
-            return outcome
-        env = dict(os.environ, OMP_NUM_THREADS=str(run["threads"]), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
-        with open(run["log"], "w") as log:
-            process = subprocess.Popen(_command(run["options"]), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                       pass_fds=(lock.fileno(),))  # fmt: skip
-        _LIVE.add(process)
-        try:
-            outcome["returncode"] = process.wait()
-        finally:
-            if process.poll() is None:  # interrupted: the run stops with us
-                process.kill()
-                process.wait()
-            _LIVE.discard(process)
-    return outcome
-
-
-def stop_live_runs() -> None:
-    """Kill the training processes of this interpreter (Ctrl-C or SIGTERM of the benchmark)."""
-    for process in list(_LIVE):
-        process.kill()
 
 
 def summarize(runs: list[dict]) -> dict:

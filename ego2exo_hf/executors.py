@@ -1,5 +1,5 @@
 """Where the benchmark's cells run: a local pool, Ray tasks or SLURM jobs (submitit). Each runs the same unit,
-`benchmark.run_cell`, and reports under one progress bar; the engines are the `cluster` extra."""
+`cells.run_cell`, and reports under one progress bar; the engines are the `cluster` extra."""
 
 from dataclasses import dataclass
 
@@ -60,7 +60,7 @@ def run_local(todo, total, settings: ExecutorSettings) -> list[dict]:
     """`settings.jobs` cells at a time in threads, each waiting on its own training process."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from .benchmark import run_cell, stop_live_runs
+    from .cells import run_cell, stop_live_runs
 
     failures, bar = [], _progress(total, total - len(todo))
     pool = ThreadPoolExecutor(max_workers=settings.jobs)
@@ -80,7 +80,7 @@ def run_local(todo, total, settings: ExecutorSettings) -> list[dict]:
 def run_ray(todo, total, settings: ExecutorSettings) -> list[dict]:
     """One Ray task per cell (`cpus_per_run`, `gpus_per_run` resources), on `ray_address` or a local Ray."""
     ray = _engine("ray", "ray")
-    from .benchmark import run_cell
+    from .cells import run_cell
 
     started = not ray.is_initialized()
     if started:
@@ -110,7 +110,7 @@ def run_slurm(todo, total, settings: ExecutorSettings, folder) -> list[dict]:
     import time
 
     submitit = _engine("submitit", "slurm")
-    from .benchmark import run_cell
+    from .cells import run_cell
 
     executor = submitit.AutoExecutor(folder=str(settings.slurm_folder or folder), cluster=settings.slurm_cluster)
     gpus = {"slurm_gpus_per_node": settings.slurm_gpus_per_run} if settings.slurm_gpus_per_run else {}

@@ -1,0 +1,69 @@
+"""The benchmark grid's unit of work, the same under every executor: one cell's video stage, and its result."""
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .constants import METRICS_FILE
+from .errors import Ego2ExoError, first_line
+
+RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
+
+
+def cell_result(run: dict) -> dict | None:
+    """The cell's `metrics.json`, None while it has none, or a one-line error when it cannot be what the run wrote."""
+    path = Path(run["output_dir"]) / METRICS_FILE
+    if not path.is_file():
+        return None
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        for split, key in RESULTS_KEYS:
+            float(metrics[split][key])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise Ego2ExoError(f"{path}: damaged run result ({first_line(err, 80)}); delete {run['output_dir']} to run "
+                           "this cell again") from None  # fmt: skip
+    return metrics
+
+
+def _command(options: dict) -> list[str]:
+    return [sys.executable, "-m", "train_video", *(w for k, v in options.items() for w in (f"--{k}", str(v)))]
+
+
+_LIVE: set = set()  # the training processes this interpreter started and that still run
+
+
+def run_cell(run: dict) -> dict:
+    """The grid's unit of work, the same under every executor: the video stage of one cell in its own process.
+
+    The process holds the cell's lock while it lives (an inherited `flock`), so a second benchmark into the same
+    folder, or a rerun while an orphaned run still trains, waits for it instead of training the cell twice. The
+    stage writes `metrics.json` last and atomically: a cell counts only once that file exists. Returns the cell's
+    key, its return code (0 when it was done already) and its log."""
+    outcome = {"key": run["key"], "returncode": 0, "log": run["log"]}
+    Path(run["log"]).parent.mkdir(parents=True, exist_ok=True)
+    with open(run["lock"], "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process trains this cell
+        if cell_result(run) is not None:
+            return outcome
+        env = dict(os.environ, OMP_NUM_THREADS=str(run["threads"]), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        with open(run["log"], "w") as log:
+            process = subprocess.Popen(_command(run["options"]), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       pass_fds=(lock.fileno(),))  # fmt: skip
+        _LIVE.add(process)
+        try:
+            outcome["returncode"] = process.wait()
+        finally:
+            if process.poll() is None:  # interrupted: the run stops with us
+                process.kill()
+                process.wait()
+            _LIVE.discard(process)
+    return outcome
+
+
+def stop_live_runs() -> None:
+    """Kill the training processes of this interpreter (Ctrl-C or SIGTERM of the benchmark)."""
+    for process in list(_LIVE):
+        process.kill()

@@ -139,3 +139,16 @@ def test_two_benchmarks_into_one_folder_share_the_cells(tiny_data_dir, tmp_path)
         records = (out / cell / "training_log.jsonl").read_text().splitlines()
         assert len([r for r in records if '"target_val_top1"' in r]) == 3  # validations 500, 1000, 1500: one run
     assert os.path.getsize(out / "results.json") > 0
+
+
+@pytest.mark.parametrize("where, message", [
+    (lambda t: t / "a_file", "output folder {} is a file: choose another --output_dir"),
+    (lambda t: t / "a_file" / "below", "folder {} cannot be written (Not a directory): choose another one"),
+])  # fmt: skip
+def test_an_output_folder_that_cannot_be_one_is_one_line(tiny_data_dir, tmp_path, capsys, where, message):
+    (tmp_path / "a_file").write_text("the user's\n")
+    out = where(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(out), *GRID[:2], *GRID[3:]])
+    assert exit_.value.code == 2 and capsys.readouterr().err.strip() == f"error: {message.format(out)}"
+    assert (tmp_path / "a_file").read_text() == "the user's\n"

@@ -178,3 +178,29 @@ def test_a_damaged_checkpoint_ends_in_one_line(checkpointed_run, tmp_path, damag
         train_video(args)
     assert "\n" not in str(err.value)
     assert {path: path.read_bytes() for path in output_dir.rglob("*") if path.is_file()} == before  # nothing touched
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_killed_while_checkpointing_then_resumed(how, tiny_data_dir, tmp_path):
+    """A checkpoint every 5 iterations, so the signal most likely lands in a save; the same command with
+    `--resume_from_checkpoint latest` finishes from the last complete checkpoint, each validation logged once."""
+    import signal
+    import time
+
+    command = [sys.executable, str(REPO / "train_video.py"), "--data_dir", str(tiny_data_dir), "--output_dir",
+               str(tmp_path / "run"), "--method", "source_only", "--num_iterations", "400", "--checkpoint_every", "5",
+               "--val_every", "50", "--batch_size", "16", "--report_to", "none"]  # fmt: skip
+    first = subprocess.Popen(command, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpoints = tmp_path / "run" / CHECKPOINT_DIR
+    deadline = time.time() + 120
+    while not (checkpoints.is_dir() and len(list(checkpoints.iterdir())) >= 2) and time.time() < deadline:
+        time.sleep(0.05)
+    first.send_signal(getattr(signal, how))
+    first.wait(timeout=60)
+    assert first.returncode != 0 and not (tmp_path / "run" / "metrics.json").exists()
+    again = subprocess.run([*command, "--resume_from_checkpoint", "latest"], env=subprocess_env(),
+                           capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    records = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").read_text().splitlines()]
+    validated = [r["iteration"] for r in records if "target_val_top1" in r]
+    assert validated == sorted(set(validated)) and validated[-1] == 400

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "data"))
-from test_data import _fit_probe  # noqa: E402  (the same probe as the test at tiny scale)
+TESTS = Path(__file__).parents[1] / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "data")]  # the test module and the fixture module it imports
+from test_synthetic import _fit_probe  # noqa: E402  (the same probe as the test at tiny scale)
 
 from ego2exo_hf import load_ego2exo  # noqa: E402
 

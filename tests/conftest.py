@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny synthetic data written once per session, an isolated HF cache, no network."""
+"""Shared fixtures: tiny synthetic data written once per session, an isolated HF cache, no network; a tiny BERT
+and one run of train_text.py (session); the video stage's pooled splits, pseudo-labels and argument factory."""
 
 import os
 import tempfile
@@ -40,3 +41,71 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------------------------- the text stage
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    from text_model_fixture import make_tiny_bert
+
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def text_run(tiny_data_dir, tiny_bert, tmp_path_factory):
+    """One real run of the script (exo -> ego) in a fresh process."""
+    import subprocess
+    import sys
+
+    from text_model_fixture import TEXT_SCRIPT, stage_args
+
+    output_dir = tmp_path_factory.mktemp("run") / "text_exo_ego"
+    args = stage_args(tiny_data_dir, tiny_bert, output_dir, "--source", "exo", "--target", "ego")
+    result = subprocess.run([sys.executable, str(TEXT_SCRIPT), *args], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return output_dir, result
+
+
+# ------------------------------------------------------------------------------------------ the video stage
+ITERATIONS = 200  # tiny data: ~100 source / ~100 target train segments, 72 val segments
+SMALL = dict(batch_size=16, val_every=50, checkpoint_every=100, logging_steps=25, report_to="none")
+
+
+@pytest.fixture(scope="module")
+def splits(tiny_data_dir):
+    """The tiny data as pooled splits."""
+    from ego2exo_hf.data import load_ego2exo
+
+    return load_ego2exo(tiny_data_dir, "pooled")
+
+
+@pytest.fixture(scope="module")
+def pseudo_labels(splits, tmp_path_factory):
+    """Correct pseudo-labels for exo -> ego (the true ego train labels) in the official format."""
+    from ego2exo_hf.data import write_pseudo_labels
+
+    path = tmp_path_factory.mktemp("pl") / "ego2exo_exo_ego.txt"
+    write_pseudo_labels(path, splits["ego_train"]["segment_id"], splits["ego_train"]["label"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def make_args(tiny_data_dir, pseudo_labels, tmp_path_factory):
+    """`make_args(name, **overrides)`: `VideoTrainingArguments` for a short exo -> ego run on the tiny data."""
+    from ego2exo_hf.video.config import VideoTrainingArguments
+
+    def make(name, **overrides):
+        values = dict(
+            data_dir=str(tiny_data_dir),
+            output_dir=str(tmp_path_factory.mktemp(name)),
+            source="exo",
+            target="ego",
+            pseudo_labels=str(pseudo_labels),
+            num_iterations=ITERATIONS,
+            **SMALL,
+        )
+        values.update(overrides)
+        return VideoTrainingArguments(**values)
+
+    make.iterations = ITERATIONS
+    return make

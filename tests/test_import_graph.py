@@ -1,7 +1,12 @@
-"""The package's import graph: commands on top, the library below, no circle (lazy imports inside functions count)."""
+"""The package's import graph: commands on top, the library below, no circle (lazy imports inside functions count);
+the stage scripts' `--help` imports no torch."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+from video_fixture import REPO
 
 import ego2exo_hf
 
@@ -66,3 +71,13 @@ def test_commands_on_top():
     commands = {name for name in graph if name.startswith(("ego2exo_hf.cli", "ego2exo_hf.commands"))}
     upward = {name: sorted(graph[name] & commands) for name in set(graph) - commands if graph[name] & commands}
     assert upward == {}
+
+
+def test_help_imports_no_torch():
+    """`train_text.py --help` and `train_video.py --help` parse before any heavy import."""
+    for script in ("train_text.py", "train_video.py"):
+        code = (f"import runpy, sys; sys.argv = [{script!r}, '--help']\n"
+                f"try:\n    runpy.run_path({str(REPO / script)!r}, run_name='__main__')\n"
+                "except SystemExit:\n    pass\nprint('torch' in sys.modules, 'datasets' in sys.modules)")  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip().splitlines()[-1] == "False False", done.stderr[-2000:]

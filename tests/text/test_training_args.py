@@ -10,6 +10,7 @@ import yaml
 from text_model_fixture import TEXT_SCRIPT
 
 import train_text
+from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.text.config import TextTrainingArguments, cpu_bf16_applies
 from ego2exo_hf.text.training_args import CaptionTrainingArguments
 
@@ -91,3 +92,19 @@ def test_stage_errors_return_before_torch_loads(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=TEXT_SCRIPT.parent)  # fmt: skip
     assert done.stdout.splitlines() == ["--learning_rate must be at least 1e-12, got -1.0", "False"], done.stderr
+
+
+def test_training_arguments_keep_the_stage_defaults_and_pass_other_options_through(tmp_path):
+    words = ["--data_dir", "d", "--output_dir", str(tmp_path), "--activation_checkpointing", "true", "--max_steps", "5"]
+    _, _, training_args = train_text.parse_arguments(words)
+    assert training_args.activation_checkpointing is True and training_args.max_steps == 5
+    assert (training_args.learning_rate, training_args.per_device_train_batch_size) == (2e-4, 8)
+    assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "top1"
+    with pytest.raises(
+        Ego2ExoError, match="unknown option '--activaton_checkpointing' \\(did you mean '--activation_checkpointing'"
+    ):
+        train_text.parse_arguments([*words[:4], "--activaton_checkpointing", "true"])
+    path = tmp_path / "args.yaml"
+    path.write_text(f"data_dir: d\noutput_dir: {tmp_path}\nlearning_rat: 0.1\n")
+    with pytest.raises(Ego2ExoError, match="unknown key 'learning_rat' \\(did you mean 'learning_rate'"):
+        train_text.parse_arguments([str(path)])

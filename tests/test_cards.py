@@ -1,4 +1,4 @@
-"""Model and dataset cards: rendered from the package templates, reloaded with `huggingface_hub`, offline."""
+"""`ego2exo_hf/cards.py`: model and dataset cards rendered from the templates, reloaded with `huggingface_hub`."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""`ego2exo demo` end to end at tiny scale with the tiny test text model: every artefact exists and is well-formed."""
+"""`ego2exo_hf/demo.py` (`ego2exo demo`) end to end with the tiny text model: every artefact is well-formed."""
 
 import json
 

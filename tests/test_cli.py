@@ -1,6 +1,6 @@
-"""Every user-caused fault of the reliability review ends in one line: `error: ...`, exit code 2, no traceback,
-nothing written. Run in-process (parse-only failures cost milliseconds). docs/reliability.md lists the same
-cases; a test keeps the two in step."""
+"""`ego2exo_hf/cli.py`: every user-caused fault of the reliability review ends in one line: `error: ...`, exit code 2,
+no traceback, nothing written. Run in-process (parse-only failures cost milliseconds). docs/reliability.md lists the
+same cases; a test keeps the two in step."""
 
 import json
 import re
@@ -10,7 +10,7 @@ import pytest
 
 from ego2exo_hf.cli import main as cli_main
 
-DOCS = Path(__file__).parents[2] / "docs" / "reliability.md"
+DOCS = Path(__file__).parents[1] / "docs" / "reliability.md"
 
 
 def _video(data, tmp, *extra, method="source_only"):

@@ -13,7 +13,7 @@ import train_video
 from ego2exo_hf.arguments import parse_args
 from ego2exo_hf.cli import STAGE_SCRIPTS, build_parser
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 
 

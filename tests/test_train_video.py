@@ -1,4 +1,4 @@
-"""Video stage: model, sampler, accelerate loop, selection, resume, 2 processes, Hub push, bad inputs."""
+"""`train_video.py` end to end: metrics by hand, resume, oracle selection and push, 2 processes, heads, bad input."""
 
 import json
 import subprocess
@@ -9,27 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from video_fixture import TWO_CPU_PROCESSES, subprocess_env
+from video_fixture import REPO, TWO_CPU_PROCESSES, subprocess_env
 
-from ego2exo_hf.arguments import parse_args as parse_into
-from ego2exo_hf.constants import CLASS_NAMES, FEATURE_DIM, NUM_CLASSES
-from ego2exo_hf.data.samplers import PairedBatchSampler, ShuffledStream, class_balanced_weights
+from ego2exo_hf.constants import NUM_CLASSES
+from ego2exo_hf.data import load_ego2exo
 from ego2exo_hf.errors import Ego2ExoError
-from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
+from ego2exo_hf.models import FeatureClassifier
+from ego2exo_hf.models.temporal import POOLING
 from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR
-from ego2exo_hf.video.config import VideoTrainingArguments
-from ego2exo_hf.video.loop import build_optimizer, inv_schedule
-from ego2exo_hf.video.methods import get_method
 from train_video import main as train_video
-from train_video import make_parser
-
-
-def parse_args(argv) -> VideoTrainingArguments:
-    (args,) = parse_into(make_parser(), argv)
-    return args
-
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -41,80 +29,6 @@ def lagtran_run(make_args):
 
 def read_log(output_dir):
     return [json.loads(line) for line in (Path(output_dir) / "training_log.jsonl").read_text().splitlines()]
-
-
-# ---------------------------------------------------------------- model
-
-
-def test_model_head_init_and_auto_reload(tmp_path):
-    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
-
-    model = FeatureClassifier(FeatureClassifierConfig())
-    assert [type(m).__name__ for m in (model.hidden, model.norm, model.activation, model.classifier)] == [
-        "Linear", "GlobalBatchNorm1d", "ReLU", "Linear"
-    ]  # fmt: skip
-    assert model.hidden.weight.shape == (256, FEATURE_DIM) and model.classifier.weight.shape == (NUM_CLASSES, 256)
-    assert model.hidden.weight.std().item() == pytest.approx(0.005, rel=0.05)
-    assert torch.all(model.hidden.bias == 0.1) and torch.all(model.classifier.bias == 0)
-    assert model.classifier.weight.std().item() == pytest.approx(0.01, rel=0.1)
-    assert model.config.id2label[0] == CLASS_NAMES[0] and model.config.label2id[CLASS_NAMES[23]] == 23
-
-    model.save_pretrained(tmp_path)
-    assert {"config.json", "model.safetensors"} <= {p.name for p in tmp_path.iterdir()}
-    assert AutoConfig.from_pretrained(tmp_path).model_type == "ego2exo_feature_classifier"
-    for auto in (AutoModel, AutoModelForSequenceClassification):
-        reloaded = auto.from_pretrained(tmp_path).eval()
-        assert isinstance(reloaded, FeatureClassifier)
-        features = torch.randn(5, FEATURE_DIM)
-        torch.testing.assert_close(reloaded(features).logits, model.eval()(features).logits)
-
-    out = model.train()(torch.randn(4, FEATURE_DIM), labels=torch.tensor([0, 1, 2, 3]))
-    assert out.logits.shape == (4, NUM_CLASSES) and out.loss.ndim == 0
-    with pytest.raises(ValueError, match="768-d"):
-        model(torch.randn(4, 768))
-
-
-def test_inv_schedule_and_optimizer(make_args):
-    args = get_method("lagtran", make_args("opt")).args  # the method's learning rate filled in
-    model = FeatureClassifier(FeatureClassifierConfig())
-    optimizer = build_optimizer(model, [], args)
-    group = optimizer.param_groups[0]
-    assert group["nesterov"] and group["momentum"] == 0.9 and group["weight_decay"] == 5e-4
-    assert group["lr"] == pytest.approx(0.003 * 10)
-    scheduler = inv_schedule(optimizer)
-    assert isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR)
-    for _ in range(1000):
-        optimizer.step()
-        scheduler.step()
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.03 * (1 + 0.001 * 1000) ** -0.75)
-
-
-# ---------------------------------------------------------------- sampling
-
-
-def test_class_balanced_paired_batches_are_deterministic_and_sharded():
-    labels = torch.tensor([0] * 900 + [1] * 90 + [2] * 10)
-    weights = class_balanced_weights(labels, 3)
-    per_class_mass = torch.stack([weights[labels == c].sum() for c in range(3)])
-    assert torch.allclose(per_class_mass, torch.ones(3, dtype=weights.dtype))
-
-    sampler = PairedBatchSampler(labels, 50, batch_size=64, num_iterations=300, seed=1, num_shards=2)
-    batches = list(sampler)
-    assert len(batches) == 300 and all(len(b) == 128 for b in batches)
-    source = torch.cat([b.view(2, 2, 32)[:, 0].flatten() for b in batches])
-    target = torch.cat([b.view(2, 2, 32)[:, 1].flatten() for b in batches])
-    assert (source < 1000).all() and (target >= 1000).all()  # each shard: its source share, then its target share
-    counts = torch.bincount(labels[source], minlength=3).float() / len(source)
-    assert torch.allclose(counts, torch.full((3,), 1 / 3), atol=0.03)  # class-balanced despite 90:9:1
-
-    resumed = list(PairedBatchSampler(labels, 50, batch_size=64, num_iterations=300, seed=1, num_shards=2, start=123))
-    assert all(torch.equal(a, b) for a, b in zip(batches[123:], resumed))
-    stream = ShuffledStream(50, seed=3)
-    epochs = torch.cat([stream.batch(i, 64) for i in range(25)]).view(-1, 50)  # 1600 = 32 epochs of 50
-    assert all(torch.equal(row.sort().values, torch.arange(50)) for row in epochs)
-
-
-# ---------------------------------------------------------------- training
 
 
 def test_lagtran_beats_source_only_and_metrics_match_hand_computation(lagtran_run, make_args, splits):
@@ -186,17 +100,6 @@ def test_oracle_selection_is_labelled_and_push_reaches_the_upload(make_args, mon
     assert {"config.json", "model.safetensors", "README.md", "metrics.json"} <= {
         p.name for p in Path(args.output_dir).iterdir()
     }
-
-
-def test_arguments_from_yaml_file(tmp_path, make_args):
-    args = make_args("yaml")
-    path = tmp_path / "args.yaml"
-    path.write_text("".join(f"{k}: {v}\n" for k, v in vars(args).items() if v is not None))
-    assert parse_args([str(path)]) == args
-    assert parse_args(["--data_dir", "d", "--output_dir", "o", "--method", "source_only"]).num_iterations == 45001
-
-
-# ---------------------------------------------------------------- subprocesses: 2 processes, bad input
 
 
 def test_two_cpu_processes_match_one(make_args, tmp_path):
@@ -308,18 +211,20 @@ def test_a_non_finite_loss_stops_the_run_with_one_line(make_args):
     assert not (Path(args.output_dir) / "model.safetensors").exists()
 
 
-def test_bad_arguments_in_process(make_args):
-    with pytest.raises(Ego2ExoError, match="--hub_model_id"):
-        make_args("hub", push_to_hub=True)
-    with pytest.raises(Ego2ExoError, match="no checkpoint"):
-        train_video(make_args("nockpt", resume_from_checkpoint="latest"))
+@pytest.mark.parametrize("head", ["mean", "attention", "transformer"])
+def test_training_and_prediction_with_a_head(head, make_args, tiny_data_dir):
+    from ego2exo_hf.models import FeatureClassifier
+    from ego2exo_hf.video.prediction import predict_split
+    from train_video import main as train_video
 
-
-def test_ego2exo_cli_train_video(make_args, capsys):
-    from ego2exo_hf.cli import main as cli_main
-
-    args = make_args("cli", method="source_only", num_iterations=20)
-    assert cli_main(["train-video", "--data_dir", args.data_dir, "--output_dir", args.output_dir,
-                     "--method", "source_only", "--num_iterations", "20", "--report_to", "none"]) == 0  # fmt: skip
-    assert "target val (ego_val)" in capsys.readouterr().out
-    assert json.loads((Path(args.output_dir) / "metrics.json").read_text())["method"] == "source_only"
+    args = make_args(f"head-{head}", method="lagtran", num_iterations=30, val_every=15, config="frames", head=head,
+                     max_windows=6)  # fmt: skip
+    metrics = train_video(args)
+    model = FeatureClassifier.from_pretrained(args.output_dir).eval()
+    assert (model.config.head, model.config.max_windows) == (head, 6)
+    assert isinstance(model.pooling, POOLING[head])
+    if head != "mean":  # the learned head moved off its mean-pooling start
+        assert any(p.abs().sum() > 0 for p in model.pooling.parameters() if p.ndim == 2 and p.shape[0] in (1, 1536))
+    table, predicted = predict_split(model, tiny_data_dir, "ego_val", batch_size=7)
+    assert predicted["top1"] == metrics["target_val"]["top1"]
+    assert len(table) == len(load_ego2exo(tiny_data_dir, "pooled")["ego_val"])

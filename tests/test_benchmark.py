@@ -1,4 +1,4 @@
-"""`ego2exo benchmark` at tiny scale: the table equals its JSON (mean ± sd over seeds), a rerun does no work."""
+"""`ego2exo_hf/benchmark.py` (`ego2exo benchmark`), tiny scale: the table equals its JSON, a rerun does no work."""
 
 import json
 import re

@@ -1,4 +1,5 @@
-"""`import ego2exo_hf` is light, and still registers FeatureClassifier with the Auto classes when they are used."""
+"""`ego2exo_hf/_auto_registration.py`: `import ego2exo_hf` is light, and still registers FeatureClassifier with the
+Auto classes when they are used."""
 
 import subprocess
 import sys

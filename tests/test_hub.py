@@ -1,4 +1,4 @@
-"""Checkpoints from the Hub, offline: models laid out in an HF cache load by repo id with HF_HUB_OFFLINE=1.
+"""`ego2exo_hf/hub.py`, checkpoints from the Hub offline: models in an HF cache load by repo id (HF_HUB_OFFLINE=1).
 
 `populate_hub_cache` writes a local model folder into a cache directory the way `huggingface_hub` does
 after a download; each load runs in a fresh interpreter with `HF_HUB_OFFLINE=1 HF_HUB_CACHE=<cache>`, so

@@ -1,5 +1,6 @@
-"""No writer deletes or overwrites what the tool did not make (synth, export, build cache, stages, predict,
-pseudo-label, demo): each refusal is one line, exit code 2, and leaves every file as it was."""
+"""`ego2exo_hf/utils.py` output folders: no writer deletes or overwrites what the tool did not make (synth, export,
+build cache, stages, predict, pseudo-label, demo): each refusal is one line, exit code 2, and leaves every file as it
+was."""
 
 import os
 from pathlib import Path

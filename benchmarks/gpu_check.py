@@ -67,10 +67,8 @@ def main(argv=None) -> int:
             "--disable_tqdm", "true", *(["--model_name_or_path", args.text_model] if args.text_model else []),
             *(["--bf16", "true"] if gpu and torch.cuda.is_bf16_supported() else [])]  # fmt: skip
     seconds = run(text)
-    text_metrics = json.loads((root / "text" / "metrics.json").read_text())
     rows["text stage" + (" (bf16)" if "--bf16" in text else "")] = {
         "wall s": round(seconds, 1), "steps/s": round(args.text_steps / max(seconds, 1e-9), 2)}  # fmt: skip
-    print(f"text stage: {seconds:.1f} s, metrics keys {sorted(text_metrics)[:4]} ...")
 
     for method in ("lagtran", "cdan"):
         rows[f"video {method}"] = video_stage(data_dir, root / f"video_{method}", method, args.iterations)

@@ -89,17 +89,17 @@ def find_pseudo_labels(folder, source: str, target: str) -> Path:
     return found[0]
 
 
-def cell_key(options: dict) -> str:
-    """10 hex digits of the SHA-256 of a cell's options (with the pseudo-label file's content): its folder's key."""
+def cell_key(options: dict, pseudo_labels_sha256: str | None = None) -> str:
+    """10 hex digits of the SHA-256 of a cell's options and its pseudo-label file's content: its folder's key."""
     described = {k: str(v) for k, v in options.items() if k != "output_dir"}
-    if "pseudo_labels" in options:
-        described["pseudo_labels_sha256"] = sha256_file(options["pseudo_labels"])
+    if pseudo_labels_sha256:
+        described["pseudo_labels_sha256"] = pseudo_labels_sha256
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def plan_runs(settings: BenchmarkSettings, threads: int = 1) -> list[dict]:
     """Every (method, direction, seed) cell with its options and folders, before anything runs (missing label files
-    and damaged results fail here). `threads`: the CPU threads of each run."""
+    fail here). `threads`: the CPU threads of each run."""
     from .video.methods import METHODS
 
     root = Path(settings.output_dir)
@@ -109,6 +109,7 @@ def plan_runs(settings: BenchmarkSettings, threads: int = 1) -> list[dict]:
         needs_labels = METHODS[method].pseudo_labels == "required" or bool(suffix)
         for source, target in settings.pairs:
             pseudo = find_pseudo_labels(settings.pseudo_labels_dir, source, target) if needs_labels else None
+            pseudo_sha256 = sha256_file(pseudo) if pseudo else None
             for seed in settings.seeds:
                 options = dict(data_dir=settings.data_dir, source=source, target=target, method=method, seed=seed,
                                num_iterations=settings.num_iterations, val_every=settings.val_every,
@@ -120,15 +121,13 @@ def plan_runs(settings: BenchmarkSettings, threads: int = 1) -> list[dict]:
                     options["source_sampling"] = settings.source_sampling
                 if settings.cache_dir:
                     options["cache_dir"] = settings.cache_dir
-                key = cell_key(options)
+                key = cell_key(options, pseudo_sha256)
                 name = f"{method_name}_{source}_{target}_seed{seed}-{key}"
                 output = root / "runs" / method_name / f"{source}_{target}" / f"seed{seed}-{key}"
                 runs.append({"method": method_name, "direction": f"{source}->{target}", "seed": seed, "key": key,
                              "output_dir": str(output), "log": str(root / "logs" / f"{name}.log"),
                              "lock": str(root / "logs" / f".{name}.lock"), "threads": threads,
                              "options": {**options, "output_dir": str(output)}})  # fmt: skip
-    for run in runs:
-        cell_result(run)  # a damaged result stops the benchmark before any run
     return runs
 
 
@@ -207,10 +206,10 @@ def run_benchmark(settings: BenchmarkSettings, executor=None, *, overwrite: bool
 
     executor = executor or ExecutorSettings()
     runs = plan_runs(settings, threads=executor.cpus_per_run)
+    todo = [run for run in runs if cell_result(run) is None]  # a damaged result stops here, before any run
     output_dir = claim_output_dir(settings.output_dir, "benchmark", overwrite=overwrite, data_dir=settings.data_dir)
     load_ego2exo(settings.data_dir, "pooled", cache_dir=settings.cache_dir)  # built once, shared by every run
     (output_dir / "logs").mkdir(exist_ok=True)
-    todo = [run for run in runs if cell_result(run) is None]
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt

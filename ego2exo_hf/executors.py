@@ -86,7 +86,7 @@ def run_ray(todo, total, settings: ExecutorSettings) -> list[dict]:
     if started:
         local = {} if settings.ray_address else {"num_cpus": settings.jobs, "include_dashboard": False}
         ray.init(address=settings.ray_address, log_to_driver=False, **local)
-    failures, bar = [], _progress(total, total - len(todo))
+    failures, bar, pending = [], _progress(total, total - len(todo)), []
     try:
         task = ray.remote(num_cpus=settings.cpus_per_run, num_gpus=settings.gpus_per_run, max_retries=0)(run_cell)
         pending = [task.remote(run) for run in todo]
@@ -95,7 +95,7 @@ def run_ray(todo, total, settings: ExecutorSettings) -> list[dict]:
             ready, pending = ray.wait(pending, num_returns=1)
             _count(bar, ray.get(ready[0]), failures)
     except BaseException:
-        for ref in pending if "pending" in locals() else []:
+        for ref in pending:
             ray.cancel(ref, force=True)
         raise
     finally:

@@ -5,14 +5,9 @@ from ..constants import DIRECTIONS, SOURCE_SAMPLINGS
 from .options import add_command, add_overwrite_option, positive_int
 
 EVERY_METHOD = ["source_only", "lagtran", "dann", "cdan", "mcc", "bnm", "mdd", "fixmatch", "target_supervised"]
-PRESETS = {  # options a preset sets unless given: the paper's protocol, and the README's synthetic `full` table
-    "paper": dict(methods=EVERY_METHOD, directions=list(DIRECTIONS), seeds=[0, 1, 2], num_iterations=45001,
-                  val_every=500, selection="last"),
-    "quick": dict(methods=EVERY_METHOD, directions=list(DIRECTIONS), seeds=[0, 1, 2], num_iterations=1000,
-                  val_every=500, selection="last"),
-}  # fmt: skip
-DEFAULTS = dict(methods=["source_only", "lagtran"], directions=list(DIRECTIONS), seeds=[0, 1, 2], num_iterations=45001,
-                val_every=500, selection="last")  # fmt: skip
+PAPER = dict(methods=EVERY_METHOD, directions=list(DIRECTIONS), seeds=[0, 1, 2], num_iterations=45001, val_every=500,
+             selection="last")  # fmt: skip
+PRESETS = {"paper": PAPER, "quick": {**PAPER, "num_iterations": 1000}}  # quick: the README's synthetic `full` table
 
 
 def add_parser(subparsers):
@@ -56,12 +51,8 @@ def settings_from_args(args):
 
     from ..benchmark import BenchmarkSettings
 
-    preset = PRESETS.get(getattr(args, "preset", None), {})
-    values = {f.name: getattr(args, f.name) for f in fields(BenchmarkSettings)}
-    for name, default in DEFAULTS.items():
-        if values[name] is None:
-            values[name] = preset.get(name, default)
-    return BenchmarkSettings(**values)
+    given = {f.name: getattr(args, f.name) for f in fields(BenchmarkSettings) if getattr(args, f.name) is not None}
+    return BenchmarkSettings(**{**PRESETS.get(args.preset, {}), **given})  # unset and not in the preset: the default
 
 
 def executor_from_args(args):

@@ -17,13 +17,13 @@ def run(args) -> int:
     """The same files the text stage writes, from a saved pseudo-labeller."""
     from pathlib import Path
 
-    from ..data.builder import load_ego2exo
+    from ..data.builder import load_split
     from ..text.pseudo_labeller import CaptionPseudoLabeller
     from ..utils import check_output_file
 
     check_output_file(args.output_file, args.data_dir)  # before the work, not after
     labeller = CaptionPseudoLabeller.from_pretrained(args.model)
-    split = load_ego2exo(args.data_dir, "text", cache_dir=args.cache_dir)[args.split]
+    split = load_split(args.data_dir, "text", args.split, cache_dir=args.cache_dir)
     probabilities = labeller.predict_split(split, args.data_dir, args.split)
     counts = labeller.write(probabilities, split["segment_id"], args.output_file, args.confidence_threshold)
     parquet = Path(args.output_file).with_suffix(".parquet")

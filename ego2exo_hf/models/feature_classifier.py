@@ -1,6 +1,5 @@
 """LaGTran's video-stage classifier as a Transformers model: pooled segment feature -> 24 keystep logits."""
 
-from pathlib import Path
 
 import torch
 from huggingface_hub.dataclasses import strict
@@ -11,7 +10,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..constants import FEATURE_DIM, ID2LABEL
 from .temporal import POOLING, build_pooling
-from .weights import WEIGHTS_FILE, check_pretrained
+from .weights import WEIGHTS_FILE, check_weights
 
 
 class GlobalBatchNorm1d(nn.BatchNorm1d):
@@ -121,7 +120,8 @@ class FeatureClassifier(PreTrainedModel):
         if file is not None:
             if not isinstance(config, PreTrainedConfig):
                 config = cls.config_class.from_pretrained(config or pretrained_model_name_or_path, **hub)
-            check_pretrained(Path(file).parent, lambda: cls(config))
+            with torch.device("meta"):  # shapes only: no memory, no init
+                check_weights(file, cls(config))
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
 
     @torch.no_grad()

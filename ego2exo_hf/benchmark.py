@@ -131,19 +131,30 @@ def plan_runs(settings: BenchmarkSettings, threads: int = 1) -> list[dict]:
     return runs
 
 
+def _stat(values: list[float]) -> dict:
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(np.mean(values)), "sd": sd, "values": values}
+
+
 def summarize(runs: list[dict]) -> dict:
-    """`{method: {direction: {"target_val_top1": {"mean", "sd", "values"}, ...}}}` over the seeds."""
+    """`{method: {direction: {"target_val_top1": {"mean", "sd", "values"}, ..., "selection_target_val_top1":
+    {criterion: {...}}}}}` over the seeds; the last holds the target val top-1 of the iterate each selection criterion
+    picks in each run (`metrics.json`'s `selection_picks`; analysis, never a choice made with target labels)."""
     results: dict = {}
     for run in runs:
         metrics = cell_result(run)
         cell = results.setdefault(run["method"], {}).setdefault(run["direction"], {})
         for split, key in RESULTS_KEYS:
             cell.setdefault(f"{split}_{key}", []).append(metrics[split][key])
+        for criterion, pick in metrics.get("selection_picks", {}).items():
+            cell.setdefault("selection_target_val_top1", {}).setdefault(criterion, []).append(pick["target_val_top1"])
     for cells in results.values():
         for cell in cells.values():
-            for name, values in cell.items():
-                sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-                cell[name] = {"mean": float(np.mean(values)), "sd": sd, "values": values}
+            picked = cell.pop("selection_target_val_top1", {})
+            cell.update({name: _stat(values) for name, values in cell.items()})
+            complete = [c for c in SELECTIONS if len(picked.get(c, ())) == len(cell["target_val_top1"]["values"])]
+            if complete:  # the criteria every seed's run scored, in --selection's order
+                cell["selection_target_val_top1"] = {criterion: _stat(picked[criterion]) for criterion in complete}
     return results
 
 
@@ -176,6 +187,28 @@ def results_table(results: dict, directions: list[str], seeds: int) -> str:
             for direction in directions:
                 row += ["—"] * 3 + [f"{PUBLISHED_RESULTS[name][direction]:.2f} (published)"]
             lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n" + selection_table(results, directions)
+
+
+def selection_table(results: dict, directions: list[str]) -> str:
+    """Markdown: the target val top-1 of the iterate each criterion picks, beside the last iterate's ("" if none)."""
+    criteria = SELECTIONS  # last, source_val, the label-free ones, the oracle
+    rows = [(method, direction, cells[direction]["selection_target_val_top1"]) for method, cells in results.items()
+            for direction in directions if "selection_target_val_top1" in cells.get(direction, {})]  # fmt: skip
+    if not rows:
+        return ""
+    lines = [
+        "",
+        "Model selection: target val top-1 (%) of the iterate each criterion picks, mean ± sd over seeds. `source_val`",
+        "and the label-free criteria use no target label; `target_val_oracle` picks with target labels (an upper",
+        "bound, not an adaptation result).",
+        "",
+        "| method | direction | " + " | ".join(criteria) + " |",
+        "|---|---|" + "---|" * len(criteria),
+    ]
+    for method, direction, picked in rows:
+        lines.append(f"| {method} | {direction} | "
+                     + " | ".join(_pm(picked[c]) if c in picked else "—" for c in criteria) + " |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

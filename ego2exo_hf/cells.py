@@ -22,7 +22,9 @@ def cell_result(run: dict) -> dict | None:
         metrics = json.loads(path.read_text(encoding="utf-8"))
         for split, key in RESULTS_KEYS:
             float(metrics[split][key])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        for pick in metrics.get("selection_picks", {}).values():
+            float(pick["target_val_top1"])
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as err:
         raise Ego2ExoError(f"{path}: damaged run result ({first_line(err, 80)}); delete {run['output_dir']} to run "
                            "this cell again") from None  # fmt: skip
     return metrics

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ego2exo_hf.cli import main as cli_main
+from ego2exo_hf.constants import SELECTIONS
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,16 @@ def test_benchmark_table_equals_its_json_and_a_rerun_does_no_work(tiny_data_dir,
         mean, sd = cell["target_val_mean_class"]["mean"], cell["target_val_mean_class"]["sd"]
         assert mean_class == (f"{mean:.2f}", f"{sd:.2f}")
     assert "30.76 (published)" in table and "TA3N (published only)" in table
+    selection_rows = {line.split(" | ")[0][2:]: line for line in table.split("Model selection")[1].splitlines()
+                      if line.endswith("|") and "exo->ego" in line}  # fmt: skip
+    assert set(selection_rows) == {"source_only", "lagtran", "mcc+pl"}
+    for method, row in selection_rows.items():
+        picked = results[method]["exo->ego"]["selection_target_val_top1"]
+        assert list(picked) == list(SELECTIONS)
+        assert picked["last"] == results[method]["exo->ego"]["target_val_top1"]  # --selection last keeps the last
+        assert picked["target_val_oracle"]["mean"] >= max(stat["mean"] for stat in picked.values()) - 1e-9
+        shown = re.findall(r"(\d+\.\d\d) ± (\d+\.\d\d)", row)
+        assert shown == [(f"{picked[c]['mean']:.2f}", f"{picked[c]['sd']:.2f}") for c in SELECTIONS]
     (run_dir,) = (out / "runs" / "mcc+pl" / "exo_ego").glob("seed1-*")
     run = json.loads((run_dir / "metrics.json").read_text())
     assert run["method"] == "mcc"

@@ -1,7 +1,7 @@
 """The video-stage benchmark: methods x directions x seeds, one table with mean ± sd over seeds (`ego2exo benchmark`).
 
 Each grid cell is one call of `cells.run_cell`, the unit every executor runs (a local pool, Ray tasks, SLURM jobs
-through submitit; `ego2exo_hf.executors`): `python -m train_video` in its own process, writing under
+through submitit; `ego2exo_hf.executors`): train_video's main in its own forked process, writing under
 `<output_dir>/runs/<method>/<source>_<target>/seed<k>-<key>/`, where `key` hashes the cell's options (and the
 pseudo-label file's content). A cell whose `metrics.json` exists is done, so an interrupted grid resumes with the same
 command and another configuration never reuses a cell; the table is built from the folders alone. The target
@@ -258,7 +258,8 @@ def run_benchmark(settings: BenchmarkSettings, executor=None, *, overwrite: bool
     if failures:
         run = next(run for run in runs if run["key"] == failures[0]["key"])
         raise Ego2ExoError(
-            f"{len(failures)} run(s) failed, e.g. {run['method']} {run['direction']} seed {run['seed']}: see "
+            f"{len(failures)} run(s) failed, e.g. {run['method']} {run['direction']} seed {run['seed']} (exit code "
+            f"{failures[0]['returncode']}): see "
             f"{failures[0]['log']} (the finished runs are kept; rerun the same command to go on)"
         )
     directions = list(dict.fromkeys(r["direction"] for r in runs))

@@ -1,7 +1,7 @@
 """The video-stage benchmark: methods x directions x seeds, one table with mean ± sd over seeds (`ego2exo benchmark`).
 
 Each grid cell is one call of `cells.run_cell`, the unit every executor runs (a local pool, Ray tasks, SLURM jobs
-through submitit; `ego2exo_hf.executors`): train_video's main in its own forked process, writing under
+through submitit; `ego2exo_hf.executors`): `python -m train_video` in its own process, writing under
 `<output_dir>/runs/<method>/<source>_<target>/seed<k>-<key>/`, where `key` hashes the cell's options (and the
 pseudo-label file's content). A cell whose `metrics.json` exists is done, so an interrupted grid resumes with the same
 command and another configuration never reuses a cell; the table is built from the folders alone. The target

@@ -1,17 +1,14 @@
 """The benchmark grid's unit of work, the same under every executor: one cell's video stage, and its result."""
 
-import contextlib
 import fcntl
 import json
-import multiprocessing
 import os
-import shlex
-import threading
-from multiprocessing.reduction import DupFd
+import subprocess
+import sys
 from pathlib import Path
 
 from .constants import METRICS_FILE
-from .errors import Ego2ExoError, exit_on_user_error, first_line
+from .errors import Ego2ExoError, first_line
 
 RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
 
@@ -33,100 +30,42 @@ def cell_result(run: dict) -> dict | None:
     return metrics
 
 
-# What train_video's main imports: a forked run finds them loaded (about 9 s of imports saved per run).
-STAGE_MODULES = ("torch", "accelerate", "datasets", "evaluate", "skada.metrics", "ego2exo_hf.models",
-                 "ego2exo_hf.metrics", "ego2exo_hf.video.data", "ego2exo_hf.video.loop", "ego2exo_hf.video.methods",
-                 "ego2exo_hf.video.selection", "ego2exo_hf.video.checkpoints", "train_video")  # fmt: skip
+def _command(options: dict) -> list[str]:
+    return [sys.executable, "-m", "train_video", *(w for k, v in options.items() for w in (f"--{k}", str(v)))]
+
+
 _LIVE: set = set()  # the training processes this interpreter started and that still run
-_STOPPING = threading.Event()  # set on an interruption: a run that starts now stops at once
-_FORKSERVER = None
-
-
-def _forkserver():
-    """The `forkserver` context whose server has imported STAGE_MODULES once; every run is a fork of it."""
-    global _FORKSERVER
-    if _FORKSERVER is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(STAGE_MODULES))
-        _FORKSERVER = context
-    return _FORKSERVER
-
-
-class _InheritedFd:
-    """A file descriptor handed to the forked run (the same open file, so the same `flock`)."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-
-    def __reduce__(self):
-        return _detach, (DupFd(self.fd),)
-
-
-def _detach(dup_fd) -> int:
-    return dup_fd.detach()
-
-
-def _train(argv: list[str], log_path: str, env: dict, cwd: str, threads: int, lock_fd: int) -> None:
-    """The forked run: this cell's environment and folder, output into its log, then the video stage's entry point.
-    `lock_fd` stays open while it lives, so the cell stays locked even if the benchmark dies."""
-    os.environ.clear()
-    os.environ.update(env)  # e.g. the CUDA_VISIBLE_DEVICES a Ray task was given
-    os.chdir(cwd)
-    log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    import datasets
-    import torch
-
-    import train_video
-
-    torch.set_num_threads(threads)
-    datasets.disable_progress_bars()
-    exit_on_user_error(train_video.main)(argv, prog="train_video.py")
 
 
 def run_cell(run: dict) -> dict:
     """The grid's unit of work, the same under every executor: the video stage of one cell in its own process.
 
-    The process is forked from a server that has imported the stage's libraries once per interpreter, and holds the
-    cell's lock while it lives (an inherited `flock`), so a second benchmark into the same folder, or a rerun while an
-    orphaned run still trains, waits for it instead of training the cell twice. The stage writes `metrics.json` last
-    and atomically: a cell counts only once that file exists. Returns the cell's key, its exit code (0 when it was
-    done already) and its log, which starts with the equivalent command line."""
+    The process holds the cell's lock while it lives (an inherited `flock`), so a second benchmark into the same
+    folder, or a rerun while an orphaned run still trains, waits for it instead of training the cell twice. The
+    stage writes `metrics.json` last and atomically: a cell counts only once that file exists. Returns the cell's
+    key, its return code (0 when it was done already) and its log."""
     outcome = {"key": run["key"], "returncode": 0, "log": run["log"]}
     Path(run["log"]).parent.mkdir(parents=True, exist_ok=True)
     with open(run["lock"], "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process trains this cell
-        if cell_result(run) is not None or _STOPPING.is_set():
+        if cell_result(run) is not None:
             return outcome
-        argv = [w for k, v in run["options"].items() for w in (f"--{k}", str(v))]
-        Path(run["log"]).write_text(f"# python -m train_video {shlex.join(argv)}\n")
         env = dict(os.environ, OMP_NUM_THREADS=str(run["threads"]), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
-        process = _forkserver().Process(target=_train, args=(argv, run["log"], env, os.getcwd(), run["threads"],
-                                                             _InheritedFd(lock.fileno())))  # fmt: skip
-        process.start()
+        with open(run["log"], "w") as log:
+            process = subprocess.Popen(_command(run["options"]), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       pass_fds=(lock.fileno(),))  # fmt: skip
         _LIVE.add(process)
         try:
-            if _STOPPING.is_set():  # stopped while this run was starting
-                process.kill()
-            process.join()
-            outcome["returncode"] = process.exitcode
+            outcome["returncode"] = process.wait()
         finally:
-            if process.is_alive():  # interrupted: the run stops with us
+            if process.poll() is None:  # interrupted: the run stops with us
                 process.kill()
-                process.join()
+                process.wait()
             _LIVE.discard(process)
     return outcome
 
 
-@contextlib.contextmanager
-def stopping_runs_on_error():
-    """Runs started inside may go on; an exception (Ctrl-C, SIGTERM) kills those that live and those that start."""
-    _STOPPING.clear()
-    try:
-        yield
-    except BaseException:
-        _STOPPING.set()
-        for process in list(_LIVE):
-            process.kill()
-        raise
+def stop_live_runs() -> None:
+    """Kill the training processes of this interpreter (Ctrl-C or SIGTERM of the benchmark)."""
+    for process in list(_LIVE):
+        process.kill()

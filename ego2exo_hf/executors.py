@@ -60,16 +60,16 @@ def run_local(todo, total, settings: ExecutorSettings) -> list[dict]:
     """`settings.jobs` cells at a time in threads, each waiting on its own training process."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from .cells import run_cell, stopping_runs_on_error
+    from .cells import run_cell, stop_live_runs
 
     failures, bar = [], _progress(total, total - len(todo))
     pool = ThreadPoolExecutor(max_workers=settings.jobs)
     try:
-        with stopping_runs_on_error():
-            for future in as_completed([pool.submit(run_cell, run) for run in todo]):
-                _count(bar, future.result(), failures)
+        for future in as_completed([pool.submit(run_cell, run) for run in todo]):
+            _count(bar, future.result(), failures)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
+        stop_live_runs()
         raise
     finally:
         bar.close()

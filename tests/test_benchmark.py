@@ -2,6 +2,7 @@
 
 import json
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -60,7 +61,7 @@ def test_benchmark_table_equals_its_json_and_a_rerun_does_no_work(tiny_data_dir,
     def no_new_runs(*args, **kwargs):
         raise AssertionError("a finished run was started again")
 
-    monkeypatch.setattr("ego2exo_hf.cells._forkserver", no_new_runs)
+    monkeypatch.setattr(subprocess, "Popen", no_new_runs)
     capsys.readouterr()
     assert cli_main(argv) == 0
     assert json.loads((out / "results.json").read_text())["results"] == results

@@ -105,7 +105,7 @@ def _benchmark(out, data_dir, *extra):
 
 def _wait_for_a_run(out, timeout=120):
     deadline = time.time() + timeout
-    while not list((out / "runs").glob("*/*/seed*/")) and time.time() < deadline:  # a run has claimed its folder
+    while not list((out / "logs").glob("*.log")) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(1.5)  # the run is training
 

@@ -22,9 +22,10 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
+# Two workers, one test module each at a time (module fixtures are built once): 1.25x on 2 cores (BENCHMARKS.md).
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope
 
 test-all: install
 	$(BIN)/python -m pytest -q -m ""

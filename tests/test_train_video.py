@@ -1,5 +1,7 @@
 """`train_video.py` end to end: metrics by hand, resume, oracle selection and push, 2 processes, heads, bad input."""
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from video_fixture import REPO, TWO_CPU_PROCESSES, subprocess_env
 
 from ego2exo_hf.constants import NUM_CLASSES
 from ego2exo_hf.data import load_ego2exo
-from ego2exo_hf.errors import Ego2ExoError
+from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 from ego2exo_hf.models import FeatureClassifier
 from ego2exo_hf.models.temporal import POOLING
 from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR
@@ -159,39 +161,38 @@ BAD_INPUTS = {
 }  # fmt: skip
 
 
+FRESH_PROCESS = "pseudo_label_file_missing"  # this one runs as a user would, in a new interpreter
+
+
 @pytest.fixture(scope="module")
 def bad_runs(lagtran_run, splits, pseudo_labels, tmp_path_factory):
-    """Launch train_video.py once per bad input, all at once, and collect (returncode, stderr)."""
+    """Run train_video.py's entry point once per bad input (one in a fresh process, the others in this one, which
+    has the stage's libraries loaded already) and collect (returncode, stderr)."""
     reference_args, _ = lagtran_run
     root = tmp_path_factory.mktemp("bad")
-    procs = {}
+    outcomes = {}
     for name, (pl, extra, _) in BAD_INPUTS.items():
         output_dir = reference_args.output_dir if name == "resume_other_configuration" else str(root / name)
-        command = [
-            sys.executable,
-            str(REPO / "train_video.py"),
-            "--data_dir",
-            reference_args.data_dir,
-            "--output_dir",
-            output_dir,
-            "--num_iterations",
-            "20",
-            "--batch_size",
-            "16",
-            "--report_to",
-            "none",
-        ]
+        argv = ["--data_dir", reference_args.data_dir, "--output_dir", output_dir, "--num_iterations", "20",
+                "--batch_size", "16", "--report_to", "none"]  # fmt: skip
         if pl is None:
-            command += ["--pseudo_labels", str(pseudo_labels)]
+            argv += ["--pseudo_labels", str(pseudo_labels)]
         elif pl == "pl:absent":
-            command += ["--pseudo_labels", str(root / "nowhere.txt")]
+            argv += ["--pseudo_labels", str(root / "nowhere.txt")]
         elif pl != "pl:none":
-            command += ["--pseudo_labels", str(_bad_pseudo_labels(root / f"{name}.txt", splits, pl[3:]))]
+            argv += ["--pseudo_labels", str(_bad_pseudo_labels(root / f"{name}.txt", splits, pl[3:]))]
         if name == "resume_other_configuration":
-            command += ["--selection", "source_val"]
-        procs[name] = subprocess.Popen(command + extra, env=subprocess_env(), stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)  # fmt: skip
-    return {name: (p.wait(timeout=300), p.communicate()[1]) for name, p in procs.items()}
+            argv += ["--selection", "source_val"]
+        if name == FRESH_PROCESS:
+            result = subprocess.run([sys.executable, str(REPO / "train_video.py"), *argv, *extra],
+                                    env=subprocess_env(), capture_output=True, text=True, timeout=300)  # fmt: skip
+            outcomes[name] = (result.returncode, result.stderr)
+            continue
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), pytest.raises(SystemExit) as exit_:
+            exit_on_user_error(train_video)([*argv, *extra])
+        outcomes[name] = (exit_.value.code, stderr.getvalue())
+    return outcomes
 
 
 @pytest.mark.parametrize("name", BAD_INPUTS)

@@ -89,11 +89,17 @@ def run_ray(todo, total, settings: ExecutorSettings) -> list[dict]:
     failures, bar, pending = [], _progress(total, total - len(todo)), []
     try:
         task = ray.remote(num_cpus=settings.cpus_per_run, num_gpus=settings.gpus_per_run, max_retries=0)(run_cell)
-        pending = [task.remote(run) for run in todo]
+        runs = {task.remote(run): run for run in todo}
+        pending = list(runs)
         print(f"ray job {ray.get_runtime_context().get_job_id()}: {len(pending)} tasks (follow with `ray list tasks`)")
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            _count(bar, ray.get(ready[0]), failures)
+            try:
+                outcome = ray.get(ready[0])
+            except ray.exceptions.RayError:  # its worker died (killed, node lost): this cell failed, the others go on
+                run = runs[ready[0]]
+                outcome = {"key": run["key"], "returncode": 1, "log": run["log"]}
+            _count(bar, outcome, failures)
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)

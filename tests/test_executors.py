@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from video_fixture import subprocess_env
@@ -125,6 +126,40 @@ def test_an_interrupted_grid_resumes_and_counts_each_cell_once(how, tiny_data_di
     cells = _cells(out)
     assert len(cells) == 2
     for cell in cells:
+        records = [json.loads(line) for line in (out / cell / "training_log.jsonl").read_text().splitlines()]
+        iterations = [r["iteration"] for r in records if "target_val_top1" in r]
+        assert iterations == sorted(set(iterations))  # no validation written twice
+
+
+def _training_processes(out) -> list[tuple[int, int]]:
+    """(pid, parent pid) of the train_video processes writing under `out`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"train_video" in words and any(str(out).encode() in word for word in words):
+                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                found.append((int(proc.name), parent))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("executor", ["ray", "slurm"])
+def test_a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(executor, tiny_data_dir, tmp_path):
+    out = tmp_path / "b"
+    first = _benchmark(out, tiny_data_dir, *EXECUTORS[executor])
+    _wait_for_a_run(out)
+    deadline = time.time() + 60
+    while not (running := _training_processes(out)) and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(running[0][1], signal.SIGKILL)  # the Ray worker or the SLURM job that runs the cell, not the run itself
+    assert first.wait(timeout=300) == 2
+    assert "1 run(s) failed" in first.stderr.read()  # reported after the other cell finished
+    again = _benchmark(out, tiny_data_dir, *EXECUTORS[executor])  # the same command
+    assert again.wait(timeout=300) == 0, again.stderr.read()[-2000:]
+    assert len(_cells(out)) == 2
+    for cell in _cells(out):
         records = [json.loads(line) for line in (out / cell / "training_log.jsonl").read_text().splitlines()]
         iterations = [r["iteration"] for r in records if "target_val_top1" in r]
         assert iterations == sorted(set(iterations))  # no validation written twice

@@ -141,20 +141,22 @@ def summarize(runs: list[dict]) -> dict:
     {criterion: {...}}}}}` over the seeds; the last holds the target val top-1 of the iterate each selection criterion
     picks in each run (`metrics.json`'s `selection_picks`; analysis, never a choice made with target labels)."""
     results: dict = {}
+    picks: dict = {}  # (method, direction, criterion) -> the picked iterate's target val top-1 of each seed's run
     for run in runs:
         metrics = cell_result(run)
         cell = results.setdefault(run["method"], {}).setdefault(run["direction"], {})
         for split, key in RESULTS_KEYS:
             cell.setdefault(f"{split}_{key}", []).append(metrics[split][key])
         for criterion, pick in metrics.get("selection_picks", {}).items():
-            cell.setdefault("selection_target_val_top1", {}).setdefault(criterion, []).append(pick["target_val_top1"])
-    for cells in results.values():
-        for cell in cells.values():
-            picked = cell.pop("selection_target_val_top1", {})
+            picks.setdefault((run["method"], run["direction"], criterion), []).append(pick["target_val_top1"])
+    for method, cells in results.items():
+        for direction, cell in cells.items():
+            seeds = len(cell["target_val_top1"])
             cell.update({name: _stat(values) for name, values in cell.items()})
-            complete = [c for c in SELECTIONS if len(picked.get(c, ())) == len(cell["target_val_top1"]["values"])]
-            if complete:  # the criteria every seed's run scored, in --selection's order
-                cell["selection_target_val_top1"] = {criterion: _stat(picked[criterion]) for criterion in complete}
+            scored = {c: _stat(picks[method, direction, c]) for c in SELECTIONS  # --selection's order
+                      if len(picks.get((method, direction, c), ())) == seeds}  # fmt: skip
+            if scored:  # the criteria every seed's run scored
+                cell["selection_target_val_top1"] = scored
     return results
 
 
@@ -192,7 +194,6 @@ def results_table(results: dict, directions: list[str], seeds: int) -> str:
 
 def selection_table(results: dict, directions: list[str]) -> str:
     """Markdown: the target val top-1 of the iterate each criterion picks, beside the last iterate's ("" if none)."""
-    criteria = SELECTIONS  # last, source_val, the label-free ones, the oracle
     rows = [(method, direction, cells[direction]["selection_target_val_top1"]) for method, cells in results.items()
             for direction in directions if "selection_target_val_top1" in cells.get(direction, {})]  # fmt: skip
     if not rows:
@@ -203,12 +204,12 @@ def selection_table(results: dict, directions: list[str]) -> str:
         "and the label-free criteria use no target label; `target_val_oracle` picks with target labels (an upper",
         "bound, not an adaptation result).",
         "",
-        "| method | direction | " + " | ".join(criteria) + " |",
-        "|---|---|" + "---|" * len(criteria),
+        "| method | direction | " + " | ".join(SELECTIONS) + " |",
+        "|---|---|" + "---|" * len(SELECTIONS),
     ]
     for method, direction, picked in rows:
         lines.append(f"| {method} | {direction} | "
-                     + " | ".join(_pm(picked[c]) if c in picked else "—" for c in criteria) + " |")  # fmt: skip
+                     + " | ".join(_pm(picked[c]) if c in picked else "—" for c in SELECTIONS) + " |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -111,6 +111,13 @@ def _wait_for_a_run(out, timeout=120):
     time.sleep(1.5)  # the run is training
 
 
+def _assert_each_validation_logged_once(out, cells):
+    for cell in cells:
+        records = [json.loads(line) for line in (out / cell / "training_log.jsonl").read_text().splitlines()]
+        iterations = [r["iteration"] for r in records if "target_val_top1" in r]
+        assert iterations == sorted(set(iterations))  # no validation written twice
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_an_interrupted_grid_resumes_and_counts_each_cell_once(how, tiny_data_dir, tmp_path):
     out = tmp_path / "b"
@@ -122,13 +129,10 @@ def test_an_interrupted_grid_resumes_and_counts_each_cell_once(how, tiny_data_di
     if how == "SIGTERM":  # the benchmark stopped its run: no training process holds a cell
         assert not _cells(out)
     again = _benchmark(out, tiny_data_dir)  # SIGKILL: the orphaned run still trains; the rerun waits for its cell
-    assert again.wait(timeout=300) == 0, again.stderr[-2000:]
+    assert again.wait(timeout=300) == 0, again.stderr.read()[-2000:]
     cells = _cells(out)
     assert len(cells) == 2
-    for cell in cells:
-        records = [json.loads(line) for line in (out / cell / "training_log.jsonl").read_text().splitlines()]
-        iterations = [r["iteration"] for r in records if "target_val_top1" in r]
-        assert iterations == sorted(set(iterations))  # no validation written twice
+    _assert_each_validation_logged_once(out, cells)
 
 
 def _training_processes(out) -> list[tuple[int, int]]:
@@ -159,10 +163,7 @@ def test_a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(execu
     again = _benchmark(out, tiny_data_dir, *EXECUTORS[executor])  # the same command
     assert again.wait(timeout=300) == 0, again.stderr.read()[-2000:]
     assert len(_cells(out)) == 2
-    for cell in _cells(out):
-        records = [json.loads(line) for line in (out / cell / "training_log.jsonl").read_text().splitlines()]
-        iterations = [r["iteration"] for r in records if "target_val_top1" in r]
-        assert iterations == sorted(set(iterations))  # no validation written twice
+    _assert_each_validation_logged_once(out, _cells(out))
 
 
 def test_two_benchmarks_into_one_folder_share_the_cells(tiny_data_dir, tmp_path):

@@ -3,6 +3,7 @@
 import fcntl
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -30,30 +31,42 @@ def cell_result(run: dict) -> dict | None:
     return metrics
 
 
-def _command(options: dict) -> list[str]:
-    return [sys.executable, "-m", "train_video", *(w for k, v in options.items() for w in (f"--{k}", str(v)))]
-
-
+STAGE = "train_video"
+STAGE_ENV = {"HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}  # every run's environment, added to the caller's
 _LIVE: set = set()  # the training processes this interpreter started and that still run
 
 
-def run_cell(run: dict) -> dict:
-    """The grid's unit of work, the same under every executor: the video stage of one cell in its own process.
+def cell_launcher():
+    """A `StageLauncher` for `run_cell`: its runs fork from one server that imported the video stage once."""
+    from .launcher import StageLauncher
+
+    return StageLauncher((STAGE,), env=dict(os.environ, **STAGE_ENV))
+
+
+def run_cell(run: dict, launcher=None) -> dict:
+    """The grid's unit of work, the same under every executor: the video stage of one cell in its own process, a
+    fork of `launcher` (see `cell_launcher`) or, without one, a fresh `python -m train_video`.
 
     The process holds the cell's lock while it lives (an inherited `flock`), so a second benchmark into the same
     folder, or a rerun while an orphaned run still trains, waits for it instead of training the cell twice. The
     stage writes `metrics.json` last and atomically: a cell counts only once that file exists. Returns the cell's
-    key, its return code (0 when it was done already) and its log."""
+    key, its exit code (0 when it was done already) and its log, which starts with the equivalent command."""
     outcome = {"key": run["key"], "returncode": 0, "log": run["log"]}
     Path(run["log"]).parent.mkdir(parents=True, exist_ok=True)
     with open(run["lock"], "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process trains this cell
         if cell_result(run) is not None:
             return outcome
-        env = dict(os.environ, OMP_NUM_THREADS=str(run["threads"]), HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        argv = [word for name, value in run["options"].items() for word in (f"--{name}", str(value))]
+        env = dict(STAGE_ENV, OMP_NUM_THREADS=str(run["threads"]))
         with open(run["log"], "w") as log:
-            process = subprocess.Popen(_command(run["options"]), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                       pass_fds=(lock.fileno(),))  # fmt: skip
+            print(f"# {shlex.join(['python', '-m', STAGE, *argv])}", file=log, flush=True)
+            if launcher is None:
+                process = subprocess.Popen([sys.executable, "-m", STAGE, *argv], stdout=log, stderr=subprocess.STDOUT,
+                                           env=dict(os.environ, **env), pass_fds=(lock.fileno(),))  # fmt: skip
+            else:
+                process = launcher.start(STAGE, argv, stdout=log.fileno(), stderr=log.fileno(), env=env,
+                                         pass_fds=(lock.fileno(),))  # fmt: skip
         _LIVE.add(process)
         try:
             outcome["returncode"] = process.wait()

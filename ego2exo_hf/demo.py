@@ -6,9 +6,7 @@ training curves under `--output_dir`.
 """
 
 import json
-import os
-import subprocess
-import sys
+import shlex
 import time
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from .constants import (
     parse_direction,
 )
 from .errors import Ego2ExoError
+from .launcher import StageLauncher
 from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure
 
 METHODS = ("source_only", "lagtran", "target_supervised")
@@ -37,25 +36,24 @@ def _stage(message: str) -> None:
     print(f"\n=== {message}", flush=True)
 
 
-def run_stage(script: str, options: dict, output_dir, threads: int | None = None) -> dict:
-    """Run `python -m <script>` (train_text or train_video) in its own process and return its metrics.json: each
-    stage starts from a clean process, as it would from the shell."""
-    command = [sys.executable, "-m", script]
-    for name, value in options.items():
-        command += [f"--{name}", str(value)]
-    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-    if subprocess.run(command, env=env).returncode != 0:
-        raise Ego2ExoError(f"{script} failed (its error is printed above); command: {' '.join(command)}")
+def run_stage(launcher, script: str, options: dict, output_dir, threads: int | None = None) -> dict:
+    """Run `python -m <script>` (train_text or train_video) as a process of `launcher` (a `StageLauncher`: each stage
+    is its own process, as from the shell, minus the library imports) and return its metrics.json."""
+    argv = [word for name, value in options.items() for word in (f"--{name}", str(value))]
+    if launcher.start(script, argv, env={"OMP_NUM_THREADS": str(threads)} if threads else None).wait() != 0:
+        command = shlex.join(["python", "-m", script, *argv])
+        raise Ego2ExoError(f"{script} failed (its error is printed above); command: {command}")
     return json.loads((Path(output_dir) / METRICS_FILE).read_text())
 
 
-def run_text_stage(data_dir, source, target, output_dir, text_model, max_steps, seed) -> dict:
+def run_text_stage(launcher, data_dir, source, target, output_dir, text_model, max_steps, seed) -> dict:
     options = dict(data_dir=data_dir, source=source, target=target, output_dir=output_dir, max_steps=max_steps,
                    seed=seed, report_to="none", model_name_or_path=text_model)  # fmt: skip
-    return run_stage("train_text", options, output_dir)
+    return run_stage(launcher, "train_text", options, output_dir)
 
 
-def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels, iterations, val_every, seed) -> dict:
+def run_video_stage(launcher, data_dir, source, target, method, output_dir, pseudo_labels, iterations, val_every,
+                    seed) -> dict:  # fmt: skip
     from .video.methods import get_method_class
 
     options = dict(data_dir=data_dir, output_dir=output_dir, source=source, target=target, method=method,
@@ -63,7 +61,8 @@ def run_video_stage(data_dir, source, target, method, output_dir, pseudo_labels,
                    logging_steps=max(1, val_every // 5), seed=seed, report_to="none")  # fmt: skip
     if get_method_class(method).pseudo_labels == "required":
         options["pseudo_labels"] = pseudo_labels
-    return run_stage("train_video", options, output_dir, threads=1)  # 64 x 1536 batches: one CPU thread is fastest
+    # 64 x 1536 batches: one CPU thread is fastest
+    return run_stage(launcher, "train_video", options, output_dir, threads=1)
 
 
 def _pair(metrics: dict) -> dict:
@@ -169,40 +168,41 @@ def run_demo(
     pairs = [parse_direction(d) for d in directions]
     output_dir = claim_output_dir(output_dir, "demo", overwrite=overwrite, data_dir=data_dir)
     started = time.time()
+    # Every stage is its own process, forked from one that imports the stages' libraries while the data is built.
+    with StageLauncher(("train_text", "train_video")) as launcher:
+        if data_dir is None:
+            data_dir = output_dir / f"data_{scale}_seed{seed}"
+            if not (data_dir / "ego2exo.json").is_file():
+                _stage(f"1. synthetic Ego2Exo ({scale}, seed {seed}) -> {data_dir}")
+                write_synthetic(data_dir, scale=scale, seed=seed)
+        _stage(f"2. build the dataset (text + pooled) from {data_dir}")
+        load_ego2exo(data_dir, "text")
+        print(summarize(load_ego2exo(data_dir, "pooled")))
 
-    if data_dir is None:
-        data_dir = output_dir / f"data_{scale}_seed{seed}"
-        if not (data_dir / "ego2exo.json").is_file():
-            _stage(f"1. synthetic Ego2Exo ({scale}, seed {seed}) -> {data_dir}")
-            write_synthetic(data_dir, scale=scale, seed=seed)
-    _stage(f"2. build the dataset (text + pooled) from {data_dir}")
-    load_ego2exo(data_dir, "text")
-    print(summarize(load_ego2exo(data_dir, "pooled")))
-
-    results, run_dirs = {}, {}
-    for source, target in pairs:
-        direction = f"{source}->{target}"
-        direction_dir = output_dir / f"{source}_{target}"
-        _stage(f"3. {direction}: text stage ({text_model}, {text_steps} steps) -> target pseudo-labels")
-        text_metrics = run_text_stage(data_dir, source, target, direction_dir / "text", text_model, text_steps, seed)
-        pseudo_labels = direction_dir / "text" / text_metrics["pseudo_labels"]["file"]
-        results[direction] = {"pseudo_label_acc": _pair(text_metrics["target_train_analysis"])}
-        run_dirs[direction] = {}
-        for method in METHODS:
-            _stage(f"4. {direction}: video stage, {method} ({video_iterations} iterations)")
-            run_dir = direction_dir / method
-            metrics = run_video_stage(
-                data_dir, source, target, method, run_dir, pseudo_labels, video_iterations, val_every, seed
+        results, run_dirs = {}, {}
+        for source, target in pairs:
+            direction = f"{source}->{target}"
+            direction_dir = output_dir / f"{source}_{target}"
+            _stage(f"3. {direction}: text stage ({text_model}, {text_steps} steps) -> target pseudo-labels")
+            text_dir = direction_dir / "text"
+            text_metrics = run_text_stage(launcher, data_dir, source, target, text_dir, text_model, text_steps, seed)
+            pseudo_labels = text_dir / text_metrics["pseudo_labels"]["file"]
+            results[direction] = {"pseudo_label_acc": _pair(text_metrics["target_train_analysis"])}
+            run_dirs[direction] = {}
+            for method in METHODS:
+                _stage(f"4. {direction}: video stage, {method} ({video_iterations} iterations)")
+                run_dir = direction_dir / method
+                metrics = run_video_stage(launcher, data_dir, source, target, method, run_dir, pseudo_labels,
+                                          video_iterations, val_every, seed)  # fmt: skip
+                results[direction][method] = _pair(metrics["target_val"])
+                run_dirs[direction][method] = run_dir
+            labels, predicted = target_val_predictions(direction_dir / "lagtran", data_dir, f"{target}_val")
+            plot_confusion(
+                labels,
+                predicted,
+                f"LaGTran {direction}: target val ({target}_val)",
+                output_dir / f"confusion_{source}_{target}.png",
             )
-            results[direction][method] = _pair(metrics["target_val"])
-            run_dirs[direction][method] = run_dir
-        labels, predicted = target_val_predictions(direction_dir / "lagtran", data_dir, f"{target}_val")
-        plot_confusion(
-            labels,
-            predicted,
-            f"LaGTran {direction}: target val ({target}_val)",
-            output_dir / f"confusion_{source}_{target}.png",
-        )
 
     _stage("5. results")
     plot_training_curves(run_dirs, output_dir / "training_curves.png")

@@ -57,22 +57,25 @@ def _count(bar, outcome, failures) -> None:
 
 
 def run_local(todo, total, settings: ExecutorSettings) -> list[dict]:
-    """`settings.jobs` cells at a time in threads, each waiting on its own training process."""
+    """`settings.jobs` cells at a time in threads, each waiting on its own training process; the processes fork from
+    one that imported the video stage once (`cells.cell_launcher`)."""
+    import contextlib
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from .cells import run_cell, stop_live_runs
+    from .cells import cell_launcher, run_cell, stop_live_runs
 
     failures, bar = [], _progress(total, total - len(todo))
     pool = ThreadPoolExecutor(max_workers=settings.jobs)
-    try:
-        for future in as_completed([pool.submit(run_cell, run) for run in todo]):
-            _count(bar, future.result(), failures)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        stop_live_runs()
-        raise
-    finally:
-        bar.close()
+    with cell_launcher() if todo else contextlib.nullcontext() as launcher:
+        try:
+            for future in as_completed([pool.submit(run_cell, run, launcher) for run in todo]):
+                _count(bar, future.result(), failures)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_live_runs()
+            raise
+        finally:
+            bar.close()
     pool.shutdown()
     return failures
 

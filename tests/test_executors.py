@@ -53,6 +53,7 @@ def test_every_executor_fails_alone_resumes_and_gives_the_same_table(executor, t
     assert exit_.value.code == 2 and err.startswith("error: 2 run(s) failed, e.g. lagtran exo->ego seed")
     log = err.split("see ")[1].split(" (")[0]
     assert "none of the file's" in open(log).read()  # the log named is the failed run's
+    assert open(log).readline().startswith("# python -m train_video --data_dir ")  # and starts with its command
     assert [cell.parts[1] for cell in _cells(out)] == ["source_only", "source_only"]  # the others finished
     finished = {cell: (out / cell / "metrics.json").stat().st_mtime_ns for cell in _cells(out)}
 
@@ -105,10 +106,10 @@ def _benchmark(out, data_dir, *extra):
 
 
 def _wait_for_a_run(out, timeout=120):
+    """Until a run is training: it has written its first training log line."""
     deadline = time.time() + timeout
-    while not list((out / "logs").glob("*.log")) and time.time() < deadline:
+    while not [log for log in out.glob("runs/**/training_log.jsonl") if log.stat().st_size] and time.time() < deadline:
         time.sleep(0.2)
-    time.sleep(1.5)  # the run is training
 
 
 def _assert_each_validation_logged_once(out, cells):

@@ -185,7 +185,7 @@ def serve(control_fd: int, stages: tuple[str, ...] = ()) -> None:
                 sys.stderr.flush()
                 pid = os.fork()
                 if pid == 0:
-                    _run(request, fds[1], fds[2], close=[control, connection, *runs, wakeup_read, wakeup_write])
+                    _run(request, fds[1:], close=[control, connection, *runs, wakeup_read, wakeup_write])
                 runs[connection] = pid
             for fd in fds[1:]:  # the run's now: a lock it was given is held by the run alone
                 os.close(fd)
@@ -210,10 +210,10 @@ def _preload(stage: str) -> None:
             pass
 
 
-def _run(request: dict, stdout: int, stderr: int, close: list) -> None:
-    """The forked run: the request's folder, environment and output, then the stage's entry point; never returns.
-    The server's own sockets and descriptors (`close`) are closed; the others it was sent (`pass_fds`) stay open."""
-    code = 1
+def _run(request: dict, fds: list[int], close: list) -> None:
+    """The forked run: the request's folder, environment and output (`fds`: stdout, stderr, then the descriptors to
+    keep open), then the stage's entry point; never returns. The server's own ends (`close`) are closed."""
+    code, (stdout, stderr, *keep) = 1, fds
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -227,8 +227,14 @@ def _run(request: dict, stdout: int, stderr: int, close: list) -> None:
         os.dup2(stderr, 2)
         os.chdir(request["cwd"])
         os.environ.update(request["env"])
-        if "OMP_NUM_THREADS" in request["env"] and "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(int(request["env"]["OMP_NUM_THREADS"]))
+        torch = sys.modules.get("torch")
+        if torch is not None and getattr(torch.cuda, "_is_in_bad_fork", lambda: False)():
+            # A preloaded library asked CUDA for its devices: no fork can use CUDA now, a fresh interpreter can.
+            for fd in keep:
+                os.set_inheritable(fd, True)
+            os.execv(sys.executable, [sys.executable, "-m", request["stage"], *request["argv"]])
+        if torch is not None and "OMP_NUM_THREADS" in request["env"]:
+            torch.set_num_threads(int(request["env"]["OMP_NUM_THREADS"]))
         from .errors import exit_on_user_error
 
         stage = importlib.import_module(request["stage"])

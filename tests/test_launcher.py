@@ -18,7 +18,7 @@ from ego2exo_hf.launcher import StageLauncher
 
 TOY_STAGE = """
 import os, sys, time
-from ego2exo_hf.errors import Ego2ExoError
+from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
 
 def main():
     how, *rest = sys.argv[1:]
@@ -31,14 +31,29 @@ def main():
         raise Ego2ExoError("bad input, named")
     elif how == "crash":
         raise RuntimeError("a bug")
+    elif how == "fresh":
+        print(f"fresh {'torch' not in sys.modules} pid {os.getpid()}")
+
+if __name__ == "__main__":
+    exit_on_user_error(main)()
+"""
+POISONED_CUDA = """
+import torch
+torch.cuda._is_in_bad_fork = lambda: True  # what a fork sees once its parent asked CUDA for its devices
 """
 
 
 @pytest.fixture(scope="module")
-def launcher(tmp_path_factory):
+def stage_env(tmp_path_factory):
     stage_dir = tmp_path_factory.mktemp("toy")
     (stage_dir / "toy_stage.py").write_text(TOY_STAGE)
-    with StageLauncher(("toy_stage",), env=dict(os.environ, PYTHONPATH=str(stage_dir), TOY="server")) as launcher:
+    (stage_dir / "poisoned_cuda.py").write_text(POISONED_CUDA)
+    return dict(os.environ, PYTHONPATH=str(stage_dir), TOY="server")
+
+
+@pytest.fixture(scope="module")
+def launcher(stage_env):
+    with StageLauncher(("toy_stage",), env=stage_env) as launcher:
         yield launcher
 
 
@@ -81,7 +96,7 @@ def test_runs_awaited_from_many_threads_keep_their_own_exit_codes(launcher, tmp_
     assert codes == {code: code for code in range(8)}
 
 
-def test_kill_stops_a_run_and_a_held_lock_is_the_runs(launcher, tmp_path):
+def _assert_a_killed_run_held_the_lock(launcher, tmp_path):
     with open(tmp_path / "lock", "a") as lock, open(os.devnull, "w") as devnull:
         fcntl.flock(lock, fcntl.LOCK_EX)
         process = launcher.start("toy_stage", ["sleep", "60"], stdout=devnull.fileno(), pass_fds=(lock.fileno(),))
@@ -96,6 +111,22 @@ def test_kill_stops_a_run_and_a_held_lock_is_the_runs(launcher, tmp_path):
         process.kill()
         assert process.wait() == -9
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the lock went with the run
+
+
+def test_kill_stops_a_run_and_a_held_lock_is_the_runs(launcher, tmp_path):
+    _assert_a_killed_run_held_the_lock(launcher, tmp_path)
+
+
+def test_a_server_that_touched_cuda_runs_the_stage_in_a_fresh_interpreter(stage_env, tmp_path):
+    """A fork cannot use CUDA once its parent has asked CUDA for its devices: the run execs a fresh interpreter
+    (same process, output, exit code and held descriptors)."""
+    with StageLauncher(("poisoned_cuda",), env=stage_env) as launcher:
+        with open(tmp_path / "out.log", "w") as out:
+            process = launcher.start("toy_stage", ["fresh"], stdout=out.fileno())
+        assert process.wait() == 0
+        assert (tmp_path / "out.log").read_text().splitlines()[-1] == f"fresh True pid {process.pid}"
+        assert _run(launcher, tmp_path, "exit", "5")[0] == 5
+        _assert_a_killed_run_held_the_lock(launcher, tmp_path)
 
 
 def test_preload_covers_what_the_video_stage_imports(tiny_data_dir, tmp_path):

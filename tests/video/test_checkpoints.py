@@ -1,5 +1,7 @@
 """The resume fingerprint: a checkpoint resumes only the configuration that wrote it, whatever option differs."""
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -109,21 +111,34 @@ def test_every_option_enters_the_fingerprint_unless_it_says_otherwise(base):
         assert (key in fingerprint) == (kind is not None), option.name
 
 
+def _train_video_entry_point(argv) -> tuple[int, str]:
+    """train_video.py's entry point in this process (its libraries are loaded already): (exit code, stderr)."""
+    from ego2exo_hf.errors import exit_on_user_error
+    from train_video import main as train_video
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        try:
+            exit_on_user_error(train_video)(argv)
+        except SystemExit as exit_:
+            return exit_.code, stderr.getvalue()
+    return 0, stderr.getvalue()
+
+
 def test_train_video_refuses_to_resume_dann_with_other_pseudo_labels(tiny_data_dir, label_files, tmp_path):
-    """End to end, the case found by hand: `--method dann --pseudo_labels A`, then B with `--resume latest`."""
-    command = [sys.executable, str(REPO / "train_video.py"), "--data_dir", str(tiny_data_dir), "--output_dir",
-               str(tmp_path / "dann"), "--method", "dann", "--num_iterations", "20", "--checkpoint_every", "10",
-               "--val_every", "10", "--batch_size", "16", "--report_to", "none"]  # fmt: skip
-    first = subprocess.run([*command, "--pseudo_labels", str(label_files[0])], env=subprocess_env(),
-                           capture_output=True, text=True)  # fmt: skip
-    assert first.returncode == 0, first.stderr[-2000:]
+    """End to end through the script's entry point, the case found by hand: `--method dann --pseudo_labels A`, then
+    B with `--resume latest`."""
+    argv = ["--data_dir", str(tiny_data_dir), "--output_dir", str(tmp_path / "dann"), "--method", "dann",
+            "--num_iterations", "20", "--checkpoint_every", "10", "--val_every", "10", "--batch_size", "16",
+            "--report_to", "none"]  # fmt: skip
+    code, stderr = _train_video_entry_point([*argv, "--pseudo_labels", str(label_files[0])])
+    assert code == 0, stderr[-2000:]
     metrics = (tmp_path / "dann" / "metrics.json").read_text()
-    again = subprocess.run([*command, "--pseudo_labels", str(label_files[1]), "--num_iterations", "30",
-                            "--resume_from_checkpoint", "latest"], env=subprocess_env(), capture_output=True,
-                           text=True)  # fmt: skip
-    lines = [line for line in again.stderr.splitlines() if line.strip()]
-    assert again.returncode == 2 and lines[-1].startswith("error: ") and "pseudo_labels_sha256=" in lines[-1]
-    assert "Traceback" not in again.stderr
+    code, stderr = _train_video_entry_point([*argv, "--pseudo_labels", str(label_files[1]), "--num_iterations", "30",
+                                             "--resume_from_checkpoint", "latest"])  # fmt: skip
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert code == 2 and lines[-1].startswith("error: ") and "pseudo_labels_sha256=" in lines[-1]
+    assert "Traceback" not in stderr
     assert (tmp_path / "dann" / "metrics.json").read_text() == metrics  # the earlier output intact
 
 
@@ -198,9 +213,8 @@ def test_killed_while_checkpointing_then_resumed(how, tiny_data_dir, tmp_path):
     first.send_signal(getattr(signal, how))
     first.wait(timeout=60)
     assert first.returncode != 0 and not (tmp_path / "run" / "metrics.json").exists()
-    again = subprocess.run([*command, "--resume_from_checkpoint", "latest"], env=subprocess_env(),
-                           capture_output=True, text=True)  # fmt: skip
-    assert again.returncode == 0, again.stderr[-2000:]
+    code, stderr = _train_video_entry_point([*command[2:], "--resume_from_checkpoint", "latest"])  # the same command
+    assert code == 0, stderr[-2000:]
     records = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").read_text().splitlines()]
     validated = [r["iteration"] for r in records if "target_val_top1" in r]
     assert validated == sorted(set(validated)) and validated[-1] == 400

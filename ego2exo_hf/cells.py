@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .constants import METRICS_FILE
 from .errors import Ego2ExoError, first_line
+from .launcher import option_words
 
 RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
 
@@ -57,7 +58,7 @@ def run_cell(run: dict, launcher=None) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process trains this cell
         if cell_result(run) is not None:
             return outcome
-        argv = [word for name, value in run["options"].items() for word in (f"--{name}", str(value))]
+        argv = option_words(run["options"])
         env = dict(STAGE_ENV, OMP_NUM_THREADS=str(run["threads"]))
         with open(run["log"], "w") as log:
             print(f"# {shlex.join(['python', '-m', STAGE, *argv])}", file=log, flush=True)

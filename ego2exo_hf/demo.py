@@ -23,7 +23,7 @@ from .constants import (
     parse_direction,
 )
 from .errors import Ego2ExoError
-from .launcher import StageLauncher
+from .launcher import StageLauncher, option_words
 from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure
 
 METHODS = ("source_only", "lagtran", "target_supervised")
@@ -39,7 +39,7 @@ def _stage(message: str) -> None:
 def run_stage(launcher, script: str, options: dict, output_dir, threads: int | None = None) -> dict:
     """Run `python -m <script>` (train_text or train_video) as a process of `launcher` (a `StageLauncher`: each stage
     is its own process, as from the shell, minus the library imports) and return its metrics.json."""
-    argv = [word for name, value in options.items() for word in (f"--{name}", str(value))]
+    argv = option_words(options)
     if launcher.start(script, argv, env={"OMP_NUM_THREADS": str(threads)} if threads else None).wait() != 0:
         command = shlex.join(["python", "-m", script, *argv])
         raise Ego2ExoError(f"{script} failed (its error is printed above); command: {command}")

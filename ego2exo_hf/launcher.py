@@ -37,6 +37,11 @@ PRELOAD = {
 _MAX_FDS = 8
 
 
+def option_words(options: dict) -> list[str]:
+    """`{"data_dir": "d", "seed": 0}` -> `["--data_dir", "d", "--seed", "0"]`: a stage's command-line words."""
+    return [word for name, value in options.items() for word in (f"--{name}", str(value))]
+
+
 def _send(sock: socket.socket, message: dict, fds=()) -> None:
     data = json.dumps(message).encode()
     socket.send_fds(sock, [len(data).to_bytes(4, "big") + data], list(fds))

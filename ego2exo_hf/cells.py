@@ -59,12 +59,12 @@ def run_cell(run: dict, launcher=None) -> dict:
         if cell_result(run) is not None:
             return outcome
         argv = option_words(run["options"])
-        env = dict(STAGE_ENV, OMP_NUM_THREADS=str(run["threads"]))
+        env = dict(os.environ, **STAGE_ENV, OMP_NUM_THREADS=str(run["threads"]))  # this one's now (Ray sets GPUs)
         with open(run["log"], "w") as log:
             print(f"# {shlex.join(['python', '-m', STAGE, *argv])}", file=log, flush=True)
             if launcher is None:
                 process = subprocess.Popen([sys.executable, "-m", STAGE, *argv], stdout=log, stderr=subprocess.STDOUT,
-                                           env=dict(os.environ, **env), pass_fds=(lock.fileno(),))  # fmt: skip
+                                           env=env, pass_fds=(lock.fileno(),))  # fmt: skip
             else:
                 process = launcher.start(STAGE, argv, stdout=log.fileno(), stderr=log.fileno(), env=env,
                                          pass_fds=(lock.fileno(),))  # fmt: skip
@@ -77,6 +77,19 @@ def run_cell(run: dict, launcher=None) -> dict:
                 process.wait()
             _LIVE.discard(process)
     return outcome
+
+
+_WORKER_LAUNCHER = None  # a long-lived worker's own launcher (`run_cell_in_worker`)
+
+
+def run_cell_in_worker(run: dict) -> dict:
+    """`run_cell` in an engine's long-lived worker (a Ray worker runs many cells): the worker's first cell starts a
+    `cell_launcher` that the worker keeps, so its later cells fork instead of importing the stage again. The server
+    goes with the worker; a run still training then goes on alone, holding its lock."""
+    global _WORKER_LAUNCHER
+    if _WORKER_LAUNCHER is None or not _WORKER_LAUNCHER.alive():
+        _WORKER_LAUNCHER = cell_launcher()
+    return run_cell(run, _WORKER_LAUNCHER)
 
 
 def stop_live_runs() -> None:

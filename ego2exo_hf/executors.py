@@ -81,9 +81,10 @@ def run_local(todo, total, settings: ExecutorSettings) -> list[dict]:
 
 
 def run_ray(todo, total, settings: ExecutorSettings) -> list[dict]:
-    """One Ray task per cell (`cpus_per_run`, `gpus_per_run` resources), on `ray_address` or a local Ray."""
+    """One Ray task per cell (`cpus_per_run`, `gpus_per_run` resources), on `ray_address` or a local Ray. A worker
+    forks its cells from its own launcher (`cells.run_cell_in_worker`): the stage is imported once per worker."""
     ray = _engine("ray", "ray")
-    from .cells import run_cell
+    from .cells import run_cell_in_worker
 
     started = not ray.is_initialized()
     if started:
@@ -91,7 +92,8 @@ def run_ray(todo, total, settings: ExecutorSettings) -> list[dict]:
         ray.init(address=settings.ray_address, log_to_driver=False, **local)
     failures, bar, pending = [], _progress(total, total - len(todo)), []
     try:
-        task = ray.remote(num_cpus=settings.cpus_per_run, num_gpus=settings.gpus_per_run, max_retries=0)(run_cell)
+        resources = {"num_cpus": settings.cpus_per_run, "num_gpus": settings.gpus_per_run}
+        task = ray.remote(**resources, max_retries=0)(run_cell_in_worker)
         runs = {task.remote(run): run for run in todo}
         pending = list(runs)
         print(f"ray job {ray.get_runtime_context().get_job_id()}: {len(pending)} tasks (follow with `ray list tasks`)")

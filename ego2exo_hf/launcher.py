@@ -135,6 +135,10 @@ class StageLauncher:
         theirs.close()
         return StageProcess(ours)
 
+    def alive(self) -> bool:
+        """Whether the server still takes runs."""
+        return self._server.poll() is None
+
     def close(self) -> None:
         """Let the server go once it has started what it was asked to (runs still training keep training)."""
         self._control.close()

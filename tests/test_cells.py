@@ -37,3 +37,24 @@ def test_a_damaged_cell_result_is_one_line_naming_file_and_folder(tmp_path, dama
     message = str(error.value)
     assert "\n" not in message and message.startswith(f"{path}: damaged run result")
     assert f"delete {tmp_path} to run this cell again" in message
+
+
+def test_a_worker_keeps_its_launcher_and_replaces_one_that_died(monkeypatch):
+    from ego2exo_hf import cells
+
+    class Launcher:
+        def __init__(self):
+            self.up = True
+
+        def alive(self):
+            return self.up
+
+    started, used = [], []
+    monkeypatch.setattr(cells, "_WORKER_LAUNCHER", None)
+    monkeypatch.setattr(cells, "cell_launcher", lambda: started.append(Launcher()) or started[-1])
+    monkeypatch.setattr(cells, "run_cell", lambda run, launcher: used.append(launcher) or {"key": run["key"]})
+    assert [cells.run_cell_in_worker({"key": k})["key"] for k in "ab"] == ["a", "b"]
+    assert len(started) == 1 and used == [started[0]] * 2  # the second cell forks from the first cell's server
+    started[0].up = False  # its server died (killed, out of memory): the next cell starts another
+    cells.run_cell_in_worker({"key": "c"})
+    assert len(started) == 2 and used[-1] is started[1]

@@ -136,15 +136,23 @@ def test_an_interrupted_grid_resumes_and_counts_each_cell_once(how, tiny_data_di
     _assert_each_validation_logged_once(out, cells)
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def _training_processes(out) -> list[tuple[int, int]]:
-    """(pid, parent pid) of the train_video processes writing under `out`."""
+    """(pid, the process that runs its cell) of the train_video runs writing their log under `out`: the run's
+    parent, or the parent of the launcher server it was forked from (a Ray worker's own launcher)."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            words = (proc / "cmdline").read_bytes().split(b"\0")
-            if b"train_video" in words and any(str(out).encode() in word for word in words):
-                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                found.append((int(proc.name), parent))
+            pid = int(proc.name)
+            if not os.readlink(proc / "fd" / "1").startswith(f"{out}/logs/"):
+                continue
+            runner = _parent(pid)
+            if b"import serve" in Path(f"/proc/{runner}/cmdline").read_bytes():
+                runner = _parent(runner)
+            found.append((pid, runner))
         except (OSError, ValueError):
             continue
     return found
@@ -158,7 +166,9 @@ def test_a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(execu
     deadline = time.time() + 60
     while not (running := _training_processes(out)) and time.time() < deadline:
         time.sleep(0.2)
-    os.kill(running[0][1], signal.SIGKILL)  # the Ray worker or the SLURM job that runs the cell, not the run itself
+    worker = running[0][1]  # the Ray worker or the SLURM job that runs the cell, not the run itself
+    assert {"ray": b"ray::", "slurm": b"submitit"}[executor] in Path(f"/proc/{worker}/cmdline").read_bytes()
+    os.kill(worker, signal.SIGKILL)
     assert first.wait(timeout=300) == 2
     assert "1 run(s) failed" in first.stderr.read()  # reported after the other cell finished
     again = _benchmark(out, tiny_data_dir, *EXECUTORS[executor])  # the same command

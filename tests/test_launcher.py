@@ -127,6 +127,8 @@ def test_a_server_that_touched_cuda_runs_the_stage_in_a_fresh_interpreter(stage_
         assert (tmp_path / "out.log").read_text().splitlines()[-1] == f"fresh True pid {process.pid}"
         assert _run(launcher, tmp_path, "exit", "5")[0] == 5
         _assert_a_killed_run_held_the_lock(launcher, tmp_path)
+        assert launcher.alive()
+    assert not launcher.alive()  # closed: a worker keeping it (`cells.run_cell_in_worker`) starts another
 
 
 def test_preload_covers_what_the_video_stage_imports(tiny_data_dir, tmp_path):

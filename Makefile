@@ -22,10 +22,11 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# Two workers, one test module each at a time (module fixtures are built once): 1.25x on 2 cores (BENCHMARKS.md).
+# Two workers, one test module (or class) each at a time, so module fixtures are built once; handed out in collection
+# order, where tests/conftest.py puts the longest modules first (BENCHMARKS.md "Test suite").
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder
 
 test-all: install
 	$(BIN)/python -m pytest -q -m ""

@@ -15,6 +15,21 @@ os.environ.pop("HF_HUB_CACHE", None)
 
 import pytest  # noqa: E402
 
+# The longest test modules, longest first (pytest --durations, BENCHMARKS.md "Test suite"). `make test` runs
+# `-n 2 --dist loadscope --no-loadscope-reorder`: xdist hands the modules (and test classes) out in collection
+# order, so these start at once on both workers instead of one worker running the grid tests alone at the end.
+LONGEST_FIRST = ("tests/test_executors.py", "tests/test_demo.py", "tests/test_gpu_check.py",
+                 "tests/test_train_video.py", "tests/video/test_adaptation.py", "tests/text/test_pseudo_labeller.py",
+                 "tests/test_hub.py", "tests/video/test_checkpoints.py", "tests/test_train_text.py",
+                 "tests/test_benchmark.py")  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    stale = [module for module in LONGEST_FIRST if not (config.rootpath / module).is_file()]
+    assert not stale, f"tests/conftest.py LONGEST_FIRST names modules that are gone: {stale}"
+    rank = {module: place for place, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+
 
 @pytest.fixture(scope="session")
 def tiny_data_dir(tmp_path_factory):

@@ -42,10 +42,16 @@ def _cells(out):
     return sorted(path.parent.relative_to(out) for path in (out / "runs").rglob("metrics.json"))
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
-def test_every_executor_fails_alone_resumes_and_gives_the_same_table(executor, tiny_data_dir, labels, tmp_path,
-                                                                      capsys):  # fmt: skip
-    out = tmp_path / executor
+@pytest.fixture(scope="module")
+def local_results(tiny_data_dir, labels, tmp_path_factory):
+    """The grid's table rows under the local executor, in one go: what every executor must give."""
+    out = tmp_path_factory.mktemp("reference")
+    argv = ["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(out), *GRID, *EXECUTORS["local"]]
+    assert cli_main([*argv, "--pseudo_labels_dir", str(labels("ego_train"))]) == 0
+    return json.loads((out / "results.json").read_text())["results"]
+
+
+def _fails_alone_resumes_and_gives_the_same_table(executor, tiny_data_dir, labels, out, capsys, local_results):
     argv = ["benchmark", "--data_dir", str(tiny_data_dir), "--output_dir", str(out), *GRID, *EXECUTORS[executor]]
     with pytest.raises(SystemExit) as exit_:  # lagtran's labels are of the wrong view: its two cells fail
         cli_main([*argv, "--pseudo_labels_dir", str(labels("exo_train"))])
@@ -60,12 +66,12 @@ def test_every_executor_fails_alone_resumes_and_gives_the_same_table(executor, t
     assert cli_main([*argv, "--pseudo_labels_dir", str(labels("ego_train"))]) == 0  # the same command, labels fixed
     assert len(_cells(out)) == 4
     assert {cell: (out / cell / "metrics.json").stat().st_mtime_ns for cell in finished} == finished  # not rerun
-    results = json.loads((out / "results.json").read_text())
-    reference = tmp_path.parent / "reference_results.json"
-    if executor == "local":
-        reference.write_text(json.dumps(results["results"]))
-    elif reference.exists():
-        assert results["results"] == json.loads(reference.read_text())
+    assert json.loads((out / "results.json").read_text())["results"] == local_results
+
+
+def test_the_local_executor_fails_alone_resumes_and_gives_the_same_table(tiny_data_dir, labels, tmp_path, capsys,
+                                                                          local_results):  # fmt: skip
+    _fails_alone_resumes_and_gives_the_same_table("local", tiny_data_dir, labels, tmp_path, capsys, local_results)
 
 
 @pytest.mark.parametrize("executor, engine", [("ray", "ray"), ("slurm", "submitit")])
@@ -158,8 +164,7 @@ def _training_processes(out) -> list[tuple[int, int]]:
     return found
 
 
-@pytest.mark.parametrize("executor", ["ray", "slurm"])
-def test_a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(executor, tiny_data_dir, tmp_path):
+def _a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(executor, tiny_data_dir, tmp_path):
     out = tmp_path / "b"
     first = _benchmark(out, tiny_data_dir, *EXECUTORS[executor])
     _wait_for_a_run(out)
@@ -175,6 +180,28 @@ def test_a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(execu
     assert again.wait(timeout=300) == 0, again.stderr.read()[-2000:]
     assert len(_cells(out)) == 2
     _assert_each_validation_logged_once(out, _cells(out))
+
+
+class EngineCases:
+    """What each engine must do; `TestRay` and `TestSlurm` are two xdist scopes, so they run beside each other."""
+
+    executor = ""
+
+    def test_fails_alone_resumes_and_gives_the_same_table(self, tiny_data_dir, labels, tmp_path, capsys,
+                                                          local_results):  # fmt: skip
+        _fails_alone_resumes_and_gives_the_same_table(self.executor, tiny_data_dir, labels, tmp_path, capsys,
+                                                      local_results)  # fmt: skip
+
+    def test_a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(self, tiny_data_dir, tmp_path):
+        _a_killed_worker_fails_its_cell_alone_and_the_same_command_resumes(self.executor, tiny_data_dir, tmp_path)
+
+
+class TestRay(EngineCases):
+    executor = "ray"
+
+
+class TestSlurm(EngineCases):
+    executor = "slurm"
 
 
 def test_two_benchmarks_into_one_folder_share_the_cells(tiny_data_dir, tmp_path):

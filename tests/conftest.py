@@ -108,6 +108,7 @@ def pseudo_labels(splits, tmp_path_factory):
 def make_args(tiny_data_dir, pseudo_labels, tmp_path_factory):
     """`make_args(name, **overrides)`: `VideoTrainingArguments` for a short exo -> ego run on the tiny data."""
     from ego2exo_hf.video.config import VideoTrainingArguments
+    from ego2exo_hf.video.methods import get_method_class
 
     def make(name, **overrides):
         values = dict(
@@ -120,6 +121,9 @@ def make_args(tiny_data_dir, pseudo_labels, tmp_path_factory):
             **SMALL,
         )
         values.update(overrides)
+        method = get_method_class(values.get("method", VideoTrainingArguments.method))
+        if method.pseudo_labels == "unused" and "pseudo_labels" not in overrides:
+            values["pseudo_labels"] = None  # only a method that uses them is given the text stage's labels
         return VideoTrainingArguments(**values)
 
     make.iterations = ITERATIONS

@@ -78,6 +78,8 @@ FAULTS = {
     "same source and target": ("arguments", lambda d, t: _video(d, t, "--target", "exo"), "both 'exo'"),
     "lagtran without pseudo-labels": ("arguments", lambda d, t: _video(d, t, method="lagtran"),
                                       "needs --pseudo_labels"),
+    "source_only with pseudo-labels": ("arguments", lambda d, t: _video(d, t, "--pseudo_labels", _pseudo_labels(d, t)),
+                                       "source_only does not use --pseudo_labels"),
     "push without repo id": ("arguments", lambda d, t: _video(d, t, "--push_to_hub", "true"), "--hub_model_id"),
     # Files and models
     "missing text model": ("files", lambda d, t: _text(d, t, "--model_name_or_path", t / "no-such-model"),

@@ -62,6 +62,9 @@ class VideoMethod:
         rate where none was given."""
         if cls.pseudo_labels == "required" and not args.pseudo_labels:
             raise Ego2ExoError(f"--method {cls.name} needs --pseudo_labels (the text stage writes them)")
+        if cls.pseudo_labels == "unused" and args.pseudo_labels:
+            users = ", ".join(name for name, method in METHODS.items() if method.pseudo_labels != "unused")
+            raise Ego2ExoError(f"--method {cls.name} does not use --pseudo_labels: drop it, or choose one of {users}")
         for option, (owner, default) in METHOD_OPTIONS.items():
             if owner is not cls and getattr(args, option) != default:
                 raise Ego2ExoError(f"--{option} applies to --method {owner.name} only")

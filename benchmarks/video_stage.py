@@ -35,7 +35,7 @@ from ego2exo_hf.models import FeatureClassifier, FeatureClassifierConfig
 from ego2exo_hf.video.adaptation import ConditionalDiscriminator
 from ego2exo_hf.video.config import VideoTrainingArguments
 from ego2exo_hf.video.loop import build_optimizer, inv_schedule
-from ego2exo_hf.video.methods import get_method
+from ego2exo_hf.video.methods import get_method, get_method_class
 
 
 class PerSampleFeatures(Dataset):
@@ -118,6 +118,12 @@ def extra_modules_ms(args, name, iterations=200):
     return 1000 * (time.perf_counter() - start) / iterations
 
 
+def method_args(args, name, output_dir):
+    """`args` for method `name`: its own learning rate; the pseudo-labels only where it uses them."""
+    labels = args.pseudo_labels if get_method_class(name).pseudo_labels != "unused" else None
+    return replace(args, method=name, output_dir=str(output_dir), pseudo_labels=labels, learning_rate=None)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="demo", choices=["tiny", "demo", "full"])
@@ -140,6 +146,7 @@ def main():
         data_dir=str(data_dir), output_dir=str(work / "run"), source="exo", target="ego", pseudo_labels=str(pseudo),
         num_iterations=opts.iterations, val_every=10**9, checkpoint_every=10**9, logging_steps=100, report_to="none",
     )  # fmt: skip
+    args = get_method_class(args.method).configure(args)  # the bare loop uses its learning rate as given
 
     def tensors(name):
         table = splits[name].with_format("torch", columns=["features", "label"])[:]
@@ -155,7 +162,7 @@ def main():
     ratios = [ours / floor for ours, floor in pairs]
     per_sample = per_sample_ms(args, data_dir, splits, opts.per_sample_iterations, args.batch_size)
     methods = {  # the same loop, another method (validation and checkpoints excluded from the timing)
-        name: train_video.main(replace(args, method=name, output_dir=str(work / name)))["train_ms_per_iteration"]
+        name: train_video.main(method_args(args, name, work / name))["train_ms_per_iteration"]
         for name in opts.methods
     }
     floors = {name: extra_modules_ms(args, name) for name in opts.methods}

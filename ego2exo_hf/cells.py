@@ -3,14 +3,13 @@
 import fcntl
 import json
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from .constants import METRICS_FILE
 from .errors import Ego2ExoError, first_line
-from .launcher import option_words
+from .launcher import option_words, shell_command
 
 RESULTS_KEYS = (("target_val", "top1"), ("target_val", "mean_class"), ("source_val", "top1"))
 
@@ -61,7 +60,7 @@ def run_cell(run: dict, launcher=None) -> dict:
         argv = option_words(run["options"])
         env = dict(os.environ, **STAGE_ENV, OMP_NUM_THREADS=str(run["threads"]))  # this one's now (Ray sets GPUs)
         with open(run["log"], "w") as log:
-            print(f"# {shlex.join(['python', '-m', STAGE, *argv])}", file=log, flush=True)
+            print(f"# {shell_command(STAGE, argv)}", file=log, flush=True)
             if launcher is None:
                 process = subprocess.Popen([sys.executable, "-m", STAGE, *argv], stdout=log, stderr=subprocess.STDOUT,
                                            env=env, pass_fds=(lock.fileno(),))  # fmt: skip

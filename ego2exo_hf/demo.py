@@ -6,7 +6,6 @@ training curves under `--output_dir`.
 """
 
 import json
-import shlex
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from .constants import (
     parse_direction,
 )
 from .errors import Ego2ExoError
-from .launcher import StageLauncher, option_words
+from .launcher import StageLauncher, option_words, shell_command
 from .utils import atomic_write_text, claim_output_dir, pyplot, save_figure
 
 METHODS = ("source_only", "lagtran", "target_supervised")
@@ -41,8 +40,7 @@ def run_stage(launcher, script: str, options: dict, output_dir, threads: int | N
     is its own process, as from the shell, minus the library imports) and return its metrics.json."""
     argv = option_words(options)
     if launcher.start(script, argv, env={"OMP_NUM_THREADS": str(threads)} if threads else None).wait() != 0:
-        command = shlex.join(["python", "-m", script, *argv])
-        raise Ego2ExoError(f"{script} failed (its error is printed above); command: {command}")
+        raise Ego2ExoError(f"{script} failed (its error is printed above); command: {shell_command(script, argv)}")
     return json.loads((Path(output_dir) / METRICS_FILE).read_text())
 
 

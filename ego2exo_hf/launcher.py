@@ -42,6 +42,13 @@ def option_words(options: dict) -> list[str]:
     return [word for name, value in options.items() for word in (f"--{name}", str(value))]
 
 
+def shell_command(stage: str, argv: list[str]) -> str:
+    """The shell line that runs `stage` with `argv` by hand (logs and error messages print it)."""
+    import shlex
+
+    return shlex.join(["python", "-m", stage, *argv])
+
+
 def _send(sock: socket.socket, message: dict, fds=()) -> None:
     data = json.dumps(message).encode()
     socket.send_fds(sock, [len(data).to_bytes(4, "big") + data], list(fds))

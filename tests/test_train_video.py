@@ -1,7 +1,5 @@
 """`train_video.py` end to end: metrics by hand, resume, oracle selection and push, 2 processes, heads, bad input."""
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -11,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from video_fixture import REPO, TWO_CPU_PROCESSES, subprocess_env
+from video_fixture import REPO, TWO_CPU_PROCESSES, subprocess_env, train_video_in_process
 
 from ego2exo_hf.constants import NUM_CLASSES
 from ego2exo_hf.data import load_ego2exo
-from ego2exo_hf.errors import Ego2ExoError, exit_on_user_error
+from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.models import FeatureClassifier
 from ego2exo_hf.models.temporal import POOLING
 from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR
@@ -188,10 +186,7 @@ def bad_runs(lagtran_run, splits, pseudo_labels, tmp_path_factory):
                                     env=subprocess_env(), capture_output=True, text=True, timeout=300)  # fmt: skip
             outcomes[name] = (result.returncode, result.stderr)
             continue
-        stderr = io.StringIO()
-        with contextlib.redirect_stderr(stderr), pytest.raises(SystemExit) as exit_:
-            exit_on_user_error(train_video)([*argv, *extra])
-        outcomes[name] = (exit_.value.code, stderr.getvalue())
+        outcomes[name] = train_video_in_process([*argv, *extra])
     return outcomes
 
 

@@ -1,5 +1,7 @@
 """Helpers for the tests that launch the video stage in fresh processes (importable by every test module)."""
 
+import contextlib
+import io
 import os
 import socket
 import sys
@@ -24,3 +26,17 @@ def subprocess_env(**extra) -> dict:
     """The environment of a launched stage: the repository importable, one thread, no dataset progress bars."""
     return {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
             **extra}  # fmt: skip
+
+
+def train_video_in_process(argv) -> tuple[int, str]:
+    """train_video.py's entry point in this process (its libraries are loaded already): (exit code, stderr)."""
+    from ego2exo_hf.errors import exit_on_user_error
+    from train_video import main as train_video
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        try:
+            exit_on_user_error(train_video)(argv)
+        except SystemExit as exit_:
+            return exit_.code, stderr.getvalue()
+    return 0, stderr.getvalue()

@@ -1,7 +1,5 @@
 """The resume fingerprint: a checkpoint resumes only the configuration that wrote it, whatever option differs."""
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -10,7 +8,7 @@ import sys
 from dataclasses import replace
 
 import pytest
-from video_fixture import REPO, subprocess_env
+from video_fixture import REPO, subprocess_env, train_video_in_process
 
 from ego2exo_hf.errors import Ego2ExoError
 from ego2exo_hf.video.checkpoints import CHECKPOINT_DIR, STATE_FILE, find_checkpoint, run_fingerprint
@@ -111,30 +109,16 @@ def test_every_option_enters_the_fingerprint_unless_it_says_otherwise(base):
         assert (key in fingerprint) == (kind is not None), option.name
 
 
-def _train_video_entry_point(argv) -> tuple[int, str]:
-    """train_video.py's entry point in this process (its libraries are loaded already): (exit code, stderr)."""
-    from ego2exo_hf.errors import exit_on_user_error
-    from train_video import main as train_video
-
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-        try:
-            exit_on_user_error(train_video)(argv)
-        except SystemExit as exit_:
-            return exit_.code, stderr.getvalue()
-    return 0, stderr.getvalue()
-
-
 def test_train_video_refuses_to_resume_dann_with_other_pseudo_labels(tiny_data_dir, label_files, tmp_path):
     """End to end through the script's entry point, the case found by hand: `--method dann --pseudo_labels A`, then
     B with `--resume latest`."""
     argv = ["--data_dir", str(tiny_data_dir), "--output_dir", str(tmp_path / "dann"), "--method", "dann",
             "--num_iterations", "20", "--checkpoint_every", "10", "--val_every", "10", "--batch_size", "16",
             "--report_to", "none"]  # fmt: skip
-    code, stderr = _train_video_entry_point([*argv, "--pseudo_labels", str(label_files[0])])
+    code, stderr = train_video_in_process([*argv, "--pseudo_labels", str(label_files[0])])
     assert code == 0, stderr[-2000:]
     metrics = (tmp_path / "dann" / "metrics.json").read_text()
-    code, stderr = _train_video_entry_point([*argv, "--pseudo_labels", str(label_files[1]), "--num_iterations", "30",
+    code, stderr = train_video_in_process([*argv, "--pseudo_labels", str(label_files[1]), "--num_iterations", "30",
                                              "--resume_from_checkpoint", "latest"])  # fmt: skip
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert code == 2 and lines[-1].startswith("error: ") and "pseudo_labels_sha256=" in lines[-1]
@@ -213,7 +197,7 @@ def test_killed_while_checkpointing_then_resumed(how, tiny_data_dir, tmp_path):
     first.send_signal(getattr(signal, how))
     first.wait(timeout=60)
     assert first.returncode != 0 and not (tmp_path / "run" / "metrics.json").exists()
-    code, stderr = _train_video_entry_point([*command[2:], "--resume_from_checkpoint", "latest"])  # the same command
+    code, stderr = train_video_in_process([*command[2:], "--resume_from_checkpoint", "latest"])  # the same command
     assert code == 0, stderr[-2000:]
     records = [json.loads(line) for line in (tmp_path / "run" / "training_log.jsonl").read_text().splitlines()]
     validated = [r["iteration"] for r in records if "target_val_top1" in r]
